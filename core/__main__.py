@@ -1,0 +1,5 @@
+import sys
+
+from vidagent.cli import main
+
+sys.exit(main())

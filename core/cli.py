@@ -1,0 +1,63 @@
+"""The ``vidagent`` command line. Each subpackage contributes its subcommands through ``register``.
+
+Subcommand modules keep heavy imports (torch, ultralytics, transformers) inside their handlers so that
+``vidagent --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vidagent.errors import VidagentError
+
+# One list, in the order shown by --help. A module here defines ``register(subparsers)``.
+COMMAND_MODULES = [
+    "vidagent.agent.cli",  # ask
+    "vidagent.tools.cli",  # video, tools
+    "vidagent.tasks.cli",  # world, eval
+    "vidagent.policies.cli",  # train
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidagent",
+        description="Ask multi-step questions about videos with a tool-using LLM planner, "
+        "register your own vision tools, and post-train the planner.",
+    )
+    from vidagent import __version__
+
+    parser.add_argument("--version", action="version", version=f"vidagent {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:  # that part of vidagent is not built yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        return int(args.handler(args) or 0)
+    except VidagentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

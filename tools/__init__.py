@@ -1,0 +1,1 @@
+"""Vision tools: the Tool protocol, the Toolbox, video access and the default tools."""

@@ -1,0 +1,168 @@
+"""Typed results of the default tools, shared by the real tools, the world's ground-truth tools and the
+oracle programs. Plain dataclasses: no framework objects (ultralytics ``Results``, tensors) cross here.
+
+Every result has ``to_text()`` for the model (bounded by ``MAX_OBSERVATION_CHARS``) and ``evidence()``
+for the final answer (time spans, boxes, track ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_OBSERVATION_CHARS = 700
+
+
+def bounded(text: str, limit: int = MAX_OBSERVATION_CHARS) -> str:
+    """Cut ``text`` to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    suffix = f" ... [{len(text) - limit} more chars]"
+    return text[: limit - len(suffix)] + suffix
+
+
+@dataclass(frozen=True)
+class TimeSpan:
+    start_s: float
+    end_s: float
+
+    def __str__(self) -> str:
+        return f"{self.start_s:.1f}-{self.end_s:.1f}s"
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in pixels at time ``t_s``."""
+
+    t_s: float
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    label: str = ""
+    track_id: int | None = None
+    score: float = 1.0
+
+
+@dataclass
+class Evidence:
+    spans: list[TimeSpan] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
+    track_ids: list[int] = field(default_factory=list)
+
+    def extend(self, other: Evidence) -> None:
+        self.spans.extend(other.spans)
+        self.boxes.extend(other.boxes)
+        self.track_ids.extend(t for t in other.track_ids if t not in self.track_ids)
+
+
+class ToolResult:
+    """Protocol-ish base: subclasses are dataclasses that override ``render``."""
+
+    def render(self) -> str:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def to_text(self) -> str:
+        return bounded(self.render())
+
+    def evidence(self) -> Evidence:
+        return Evidence()
+
+
+@dataclass
+class Track:
+    track_id: int
+    label: str
+    color: str
+    first_s: float
+    last_s: float
+    boxes: list[Box] = field(default_factory=list)
+
+
+@dataclass
+class DetectionResult(ToolResult):
+    span: TimeSpan
+    tracks: list[Track]
+    counts: dict[str, int]  # distinct tracks per class
+    max_simultaneous: dict[str, int]  # most objects of a class visible in one sampled frame
+    frames_used: int = 0
+
+    def render(self) -> str:
+        if not self.tracks:
+            return f"No objects found in {self.span} ({self.frames_used} frames)."
+        counts = ", ".join(f"{n} {label}" for label, n in sorted(self.counts.items()))
+        lines = [f"In {self.span}: {counts} (max at once: "
+                 + ", ".join(f"{label} {n}" for label, n in sorted(self.max_simultaneous.items())) + ")."]
+        for t in self.tracks:
+            lines.append(f"track {t.track_id}: {t.color} {t.label}, seen {t.first_s:.1f}-{t.last_s:.1f}s")
+        return "\n".join(lines)
+
+    def evidence(self) -> Evidence:
+        boxes = [t.boxes[len(t.boxes) // 2] for t in self.tracks if t.boxes]
+        return Evidence(spans=[self.span], boxes=boxes, track_ids=[t.track_id for t in self.tracks])
+
+
+@dataclass(frozen=True)
+class ScoredLabel:
+    label: str
+    score: float
+
+
+@dataclass
+class ActionResult(ToolResult):
+    span: TimeSpan
+    track_id: int | None
+    actions: list[ScoredLabel]  # best first
+
+    def render(self) -> str:
+        who = f"track {self.track_id}" if self.track_id is not None else "the scene"
+        top = ", ".join(f"{a.label} {a.score:.2f}" for a in self.actions)
+        return f"Actions of {who} in {self.span}: {top}."
+
+    def evidence(self) -> Evidence:
+        return Evidence(spans=[self.span], track_ids=[] if self.track_id is None else [self.track_id])
+
+
+@dataclass(frozen=True)
+class ScoredSpan:
+    start_s: float
+    end_s: float
+    score: float
+
+
+@dataclass
+class GroundingResult(ToolResult):
+    query: str
+    spans: list[ScoredSpan]  # best first
+
+    def render(self) -> str:
+        if not self.spans:
+            return f'No moment matches "{self.query}".'
+        top = ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f}s ({s.score:.2f})" for s in self.spans)
+        return f'Moments for "{self.query}": {top}.'
+
+    def evidence(self) -> Evidence:
+        return Evidence(spans=[TimeSpan(s.start_s, s.end_s) for s in self.spans[:1]])
+
+
+@dataclass
+class ObjectAt:
+    label: str
+    color: str
+    box: Box
+    position: str  # "left", "center", "right" (+ "top"/"bottom") for the model
+
+
+@dataclass
+class FrameDescription(ToolResult):
+    t_s: float
+    objects: list[ObjectAt]
+
+    def render(self) -> str:
+        if not self.objects:
+            return f"At {self.t_s:.1f}s: no objects visible."
+        parts = [f"{o.color} {o.label} ({o.position}"
+                 + (f", track {o.box.track_id})" if o.box.track_id is not None else ")") for o in self.objects]
+        return f"At {self.t_s:.1f}s: " + "; ".join(parts) + "."
+
+    def evidence(self) -> Evidence:
+        return Evidence(spans=[TimeSpan(self.t_s, self.t_s)], boxes=[o.box for o in self.objects])
