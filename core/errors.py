@@ -35,3 +35,7 @@ class ToolError(VidagentError):
 
 class ConfigError(VidagentError):
     """A setting or data file is invalid."""
+
+
+class BudgetError(VidagentError):
+    """A run used up its budget of tool calls or frames."""
