@@ -7,6 +7,9 @@ No import-time registry: the default toolbox is a list in ``vidagent.tools.defau
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -117,7 +120,6 @@ def load_tool_spec(spec: str) -> Tool:
 def _import_module_or_file(name: str) -> Any:
     """Import ``pkg.module`` (the current directory counts, as for ``python -m``) or ``path/to/file.py``."""
     if name.endswith(".py"):
-        import importlib.util  # noqa: PLC0415
         from pathlib import Path  # noqa: PLC0415
 
         path = Path(name)
@@ -128,9 +130,6 @@ def _import_module_or_file(name: str) -> Any:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
-    import os  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     return importlib.import_module(name)
