@@ -128,6 +128,7 @@ def _import_module_or_file(name: str) -> Any:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # dataclasses and pickling look the module up by name
         spec.loader.exec_module(module)
         return module
     if os.getcwd() not in sys.path:
