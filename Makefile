@@ -28,7 +28,7 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python -m vidagent.bench video
+	$(BIN)/python benchmarks/bench_video.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -89,6 +89,9 @@ def to_langchain_tool(tool: Tool) -> Any:
         call = tool.invoke(session, arguments)
         return call.text, call
 
+    # LangChain finds the config parameter by its resolved type; resolve it here (postponed annotations).
+    run.__annotations__ = {"config": RunnableConfig, "return": tuple}
+
     # A dict schema: LangChain passes arguments through untouched, so our own validation produces the
     # model-facing error message (and the tool stays the single source of its schema).
     return StructuredTool.from_function(

@@ -99,6 +99,10 @@ def _probe(file: Path) -> dict:
             if not streams:
                 raise VideoError(f"{file} has no video stream", VIDEO_HINT)
             stream = streams[0]
+            if stream.codec_context is None:
+                tag = getattr(stream, "codec_tag", "?")
+                raise VideoError(f"{file} uses a video codec this ffmpeg cannot decode (tag {tag!r})",
+                                 "convert it, e.g. ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4")
             codec = stream.codec_context.name
             fps = float(stream.average_rate or stream.guessed_rate or 0)
             width, height = stream.codec_context.width, stream.codec_context.height

@@ -1,0 +1,182 @@
+"""The tool framework: schema from signature + docstring, validation, error observations, Toolbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from vidagent.errors import ConfigError, ToolArgumentError, VideoError
+from vidagent.tools import Tool, Toolbox, VideoSession, VisionTool, tool
+from vidagent.tools.base import ARGUMENT_ERROR_TEMPLATE, parse_docstring
+from vidagent.tools.results import MAX_OBSERVATION_CHARS, TimeSpan, ToolResult
+
+
+@dataclass
+class Echo(ToolResult):
+    span: TimeSpan
+    label: str
+
+    def render(self) -> str:
+        return f"{self.label} in {self.span} " * 200  # deliberately long: to_text must bound it
+
+
+@tool
+def echo(video: VideoSession, start_s: float, end_s: float, label: str = "x") -> Echo:
+    """Echo a span back.
+
+    Args:
+        start_s: Start in seconds.
+        end_s: End in seconds,
+            continued on a second line.
+        label: A label.
+    """
+    return Echo(TimeSpan(start_s, end_s), label)
+
+
+def test_schema_from_signature_and_docstring():
+    schema = echo.schema()
+    assert schema["name"] == "echo"
+    assert schema["description"] == "Echo a span back."
+    props = schema["parameters"]["properties"]
+    assert props["start_s"] == {"type": "number", "description": "Start in seconds."}
+    assert props["end_s"]["description"] == "End in seconds, continued on a second line."
+    assert props["label"]["default"] == "x"
+    assert schema["parameters"]["required"] == ["start_s", "end_s"]
+    assert echo.card() == "echo(start_s: float, end_s: float, label?: str) - Echo a span back."
+
+
+def test_parse_docstring_sections():
+    text, args = parse_docstring("""Do a thing.
+
+    More detail.
+
+    Args:
+        a (int): First.
+        b: Second.
+
+    Returns:
+        Nothing.
+    """)
+    assert text == "Do a thing. More detail."
+    assert args == {"a": "First.", "b": "Second."}
+
+
+def test_call_validates_and_coerces(tiny_video: Path):
+    session = VideoSession(tiny_video)
+    assert echo(session, start_s="1", end_s=2).span == TimeSpan(1.0, 2.0)
+    with pytest.raises(ToolArgumentError, match="end_s: Field required"):
+        echo(session, start_s=1)
+    with pytest.raises(ToolArgumentError, match="unexpected argument"):
+        echo(session, start_s=1, end_s=2, path="/etc/passwd")
+
+
+def test_invoke_turns_failures_into_error_observations(tiny_video: Path):
+    session = VideoSession(tiny_video)
+    bad = echo.invoke(session, {"start_s": "soon", "end_s": 2})
+    assert not bad.ok and bad.text.startswith("Error: invalid arguments for echo: start_s:")
+    assert bad.text.endswith("Fix the arguments and call it again.")
+    assert ARGUMENT_ERROR_TEMPLATE.split("{")[0] in bad.text
+
+    @tool
+    def explode(video: VideoSession) -> Echo:
+        """Always fails."""
+        raise VideoError("decoder broke")
+
+    failed = explode.invoke(session, {})
+    assert failed.text == "Error: explode failed: decoder broke. Try other arguments or another tool."
+
+    @tool
+    def buggy(video: VideoSession) -> Echo:
+        """Has a bug."""
+        return 1 / 0
+
+    crashed = buggy.invoke(session, {})
+    assert "ZeroDivisionError" in crashed.text and "Traceback" in crashed.error
+
+
+def test_to_text_is_bounded(tiny_video: Path):
+    call = echo.invoke(VideoSession(tiny_video), {"start_s": 0, "end_s": 1})
+    assert call.ok and len(call.text) <= MAX_OBSERVATION_CHARS and call.text.endswith("more chars]")
+
+
+def test_tools_need_a_video_parameter_and_annotations():
+    def no_video(start_s: float) -> Echo:
+        """x"""
+
+    with pytest.raises(TypeError, match="first parameter must be `video"):
+        Tool(no_video)
+
+    def untyped(video, start_s) -> Echo:
+        """x"""
+
+    with pytest.raises(TypeError, match="needs a type annotation"):
+        Tool(untyped)
+
+
+def test_vision_tool_sets_up_lazily_once(tiny_video: Path):
+    class Counter(VisionTool):
+        name = "counter"
+        setups = 0
+
+        def setup(self) -> None:
+            type(self).setups += 1
+
+        def run(self, video: VideoSession, start_s: float) -> Echo:
+            """Count.
+
+            Args:
+                start_s: Start.
+            """
+            return Echo(TimeSpan(start_s, start_s), "c")
+
+    box = Toolbox([Counter()])
+    assert Counter.setups == 0
+    session = VideoSession(tiny_video)
+    box.invoke(session, "counter", {"start_s": 1})
+    box.invoke(session, "counter", {"start_s": 2})
+    assert Counter.setups == 1
+
+
+def test_toolbox_duplicates_unknown_and_register():
+    box = Toolbox([echo])
+    with pytest.raises(ConfigError, match="two tools are named 'echo'"):
+        box.register(echo)
+    call = box.invoke(None, "zoom", {})
+    assert call.text == "Error: there is no tool named 'zoom'. Available tools: echo."
+    assert box.names == ["echo"] and "echo" in box
+
+
+def test_result_cache_serves_second_call(tiny_video: Path, result_cache):
+    calls = []
+
+    @tool
+    def counted(video: VideoSession, start_s: float) -> Echo:
+        """Count calls.
+
+        Args:
+            start_s: Start.
+        """
+        calls.append(start_s)
+        return Echo(TimeSpan(start_s, start_s), "c")
+
+    session = VideoSession(tiny_video, result_cache=result_cache)
+    first = counted.invoke(session, {"start_s": 1})
+    second = counted.invoke(session, {"start_s": 1.0})  # same canonical arguments
+    assert calls == [1.0] and second.cached and second.result == first.result
+    assert (result_cache.hits, result_cache.misses) == (1, 1)
+
+
+def test_langchain_adapter_round_trip(tiny_video: Path):
+    from langchain_core.messages import ToolMessage
+
+    (lc_tool,) = Toolbox([echo]).as_langchain_tools()
+    assert lc_tool.name == "echo" and lc_tool.args["start_s"]["type"] == "number"
+    config = {"configurable": {"video_session": VideoSession(tiny_video)}}
+    message = lc_tool.invoke({"type": "tool_call", "id": "1", "name": "echo",
+                              "args": {"start_s": 0, "end_s": 1}}, config=config)
+    assert isinstance(message, ToolMessage) and message.content.startswith("x in 0.0-1.0s")
+    assert message.artifact.result.label == "x"
+    bad = lc_tool.invoke({"type": "tool_call", "id": "2", "name": "echo", "args": {"start_s": "a"}}, config=config)
+    assert bad.content.startswith("Error: invalid arguments for echo")
