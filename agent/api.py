@@ -1,0 +1,209 @@
+"""The Python API.
+
+    from vidagent.agent import Agent
+
+    agent = Agent.from_defaults()                      # SmolLM2 planner + the default vision tools
+    result = agent.ask("street.mp4", "How many cars pass?", answer_type="number")
+    print(result.answer, result.stop_reason, result.stats)
+
+    agent = Agent(planner="openai:gpt-4o-mini", tools=[my_tool])   # any planner, any tools
+    for item in agent.stream("street.mp4", "When does the dog jump?"):
+        print(item)                                    # Steps as they happen, then the Result
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from vidagent.agent.answer import ANSWER_TYPES, Answer
+from vidagent.agent.state import Budget
+from vidagent.agent.trace import Step
+from vidagent.errors import ConfigError
+from vidagent.tools.results import Evidence
+from vidagent.tools.toolbox import Toolbox, ToolLike
+from vidagent.tools.video import VideoSession
+
+
+@dataclass
+class Stats:
+    tool_calls: int = 0  # calls that ran a tool (errors included, budget refusals not)
+    tool_errors: int = 0
+    frames_seen: int = 0  # frames handed to tools (cached or decoded)
+    frames_decoded: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0  # wall time of the whole question
+    llm_seconds: float = 0.0
+    tool_seconds: dict[str, float] = field(default_factory=dict)  # per tool name
+
+    @classmethod
+    def from_steps(cls, steps: list[Step], seconds: float) -> Stats:
+        stats = cls(seconds=seconds)
+        for step in steps:
+            if step.kind == "plan":
+                stats.llm_calls += 1
+                stats.prompt_tokens += step.prompt_tokens
+                stats.completion_tokens += step.completion_tokens
+                stats.llm_seconds += step.seconds
+            elif step.kind == "tool" and step.ran:
+                stats.tool_calls += 1
+                stats.tool_errors += 0 if step.ok else 1
+                stats.frames_seen += step.frames_seen
+                stats.frames_decoded += step.frames_decoded
+                stats.tool_seconds[step.name] = stats.tool_seconds.get(step.name, 0.0) + step.seconds
+        return stats
+
+    def line(self) -> str:
+        tools = ", ".join(f"{name} {s:.2f}s" for name, s in self.tool_seconds.items())
+        return (f"{self.tool_calls} tool calls ({self.tool_errors} errors), {self.frames_decoded} frames decoded "
+                f"({self.frames_seen} used), {self.llm_calls} LLM calls, {self.prompt_tokens}+"
+                f"{self.completion_tokens} tokens, {self.seconds:.2f}s (LLM {self.llm_seconds:.2f}s"
+                + (f"; {tools})" if tools else ")"))
+
+
+@dataclass
+class Result:
+    """What one question produced. ``answered`` is False when no answer came; ``stop_reason`` says why."""
+
+    question: str
+    video: str
+    answered: bool
+    answer: Answer | None
+    stop_reason: str
+    trace: list[Step]
+    stats: Stats
+    messages: list[BaseMessage] = field(default_factory=list)  # the whole conversation (for training)
+    thread_id: str | None = None
+
+    @property
+    def evidence(self) -> Evidence:
+        return self.answer.evidence if self.answer is not None else Evidence()
+
+    @property
+    def tool_steps(self) -> list[Step]:
+        return [s for s in self.trace if s.kind == "tool"]
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict  # noqa: PLC0415
+
+        return {"question": self.question, "video": self.video, "answered": self.answered,
+                "answer": self.answer.to_dict() if self.answer is not None else None,
+                "stop_reason": self.stop_reason, "stats": asdict(self.stats),
+                "trace": [s.to_dict() for s in self.trace], "thread_id": self.thread_id}
+
+
+class Agent:
+    """A planner and a toolbox, with budgets. Thread-safe: one ``Agent`` can answer many questions at once
+    (the local model batches their LLM calls)."""
+
+    def __init__(self, planner: BaseChatModel | str | None = None, tools: Iterable[ToolLike] | Toolbox | None = None,
+                 *, max_tool_calls: int | None = None, max_llm_calls: int | None = None,
+                 frame_budget: int | None | str = "default", result_cache: Any = None, checkpointer: Any = None):
+        from vidagent.agent.graph import build_graph  # noqa: PLC0415
+        from vidagent.agent.planner_loading import load_planner  # noqa: PLC0415
+
+        self.model = load_planner(planner) if planner is None or isinstance(planner, str) else planner
+        self.toolbox = tools if isinstance(tools, Toolbox) else Toolbox.default() if tools is None else Toolbox(tools)
+        defaults = Budget()
+        self.budget = Budget(
+            max_tool_calls=defaults.max_tool_calls if max_tool_calls is None else max_tool_calls,
+            max_llm_calls=max_llm_calls,
+            frame_budget=defaults.frame_budget if frame_budget == "default" else frame_budget,  # type: ignore[arg-type]
+        )
+        self.result_cache = result_cache
+        self.checkpointer = checkpointer
+        self.graph = build_graph(self.model, self.toolbox, checkpointer=checkpointer)
+
+    @classmethod
+    def from_defaults(cls, extra_tools: Iterable[ToolLike] = (), **kwargs: Any) -> Agent:
+        """The default planner (SmolLM2-135M-Instruct, offline) and the default vision tools (+ yours)."""
+        from vidagent.tools.cache import ResultCache  # noqa: PLC0415
+
+        kwargs.setdefault("result_cache", ResultCache.from_env())
+        return cls(planner=None, tools=Toolbox.default(extra_tools), **kwargs)
+
+    def ask(self, video: str | os.PathLike[str], question: str, **kwargs: Any) -> Result:
+        """Answer one question about a video. See ``stream`` for the keyword arguments."""
+        result = None
+        for item in self.stream(video, question, **kwargs):
+            result = item
+        assert isinstance(result, Result)
+        return result
+
+    def stream(self, video: str | os.PathLike[str], question: str, *, answer_type: str | None = None,
+               choices: list[str] | None = None, thread_id: str | None = None) -> Iterator[Step | Result]:
+        """Yield each ``Step`` as it happens, then the ``Result``.
+
+        ``answer_type`` (number, choice, interval, label) types the answer; ``choices`` lists the options of
+        a multiple-choice question; ``thread_id`` continues a conversation (needs a checkpointer).
+        """
+        if answer_type is not None and answer_type not in ANSWER_TYPES:
+            raise ConfigError(f"unknown answer type {answer_type!r}", f"use one of: {', '.join(ANSWER_TYPES)}")
+        if thread_id is not None and self.checkpointer is None:
+            raise ConfigError("thread_id needs a checkpointer", "pass checkpointer=sqlite_checkpointer(path) to Agent")
+        started = time.perf_counter()
+        session = VideoSession(video, frame_budget=self.budget.frame_budget, result_cache=self.result_cache)
+        kept: dict[str, Any] = {}
+        config = {"configurable": {"video_session": session, "tool_results": kept,
+                                   "thread_id": thread_id or uuid.uuid4().hex},
+                  "recursion_limit": self.budget.recursion_limit()}
+        if thread_id is not None:
+            self._check_thread_video(config, session.ref.path)
+        inputs = {"video": session.ref.path, "question": question, "answer_type": answer_type,
+                  "choices": list(choices) if choices else None, "budget": self.budget.to_dict()}
+        steps: list[Step] = []
+        state: dict[str, Any] = {}
+        for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "values"]):
+            if mode == "values":
+                state = chunk
+                continue
+            for update in chunk.values():
+                for data in (update or {}).get("steps", []):
+                    step = Step.from_dict(data)
+                    step.result = kept.get(step.id).result if step.id in kept else None
+                    steps.append(step)
+                    yield step
+        yield self._result(state, steps, question, session, time.perf_counter() - started, thread_id)
+
+    def _result(self, state: dict[str, Any], steps: list[Step], question: str, session: VideoSession,
+                seconds: float, thread_id: str | None) -> Result:
+        final = state["final"]
+        answer = Answer.from_dict(final["answer"]) if final["answer"] is not None else None
+        stats = Stats.from_steps(steps, seconds)
+        stats.frames_seen, stats.frames_decoded = session.frames_seen, session.frames_decoded
+        return Result(question=question, video=session.ref.path, answered=final["answered"], answer=answer,
+                      stop_reason=final["stop_reason"], trace=steps, stats=stats,
+                      messages=list(state.get("messages", [])), thread_id=thread_id)
+
+    def _check_thread_video(self, config: dict[str, Any], video: str) -> None:
+        snapshot = self.graph.get_state(config)
+        previous = (snapshot.values or {}).get("video")
+        if previous is not None and previous != video:
+            raise ConfigError(f"thread {config['configurable']['thread_id']!r} is about {previous}, not {video}",
+                              "use a new --thread id for another video")
+
+
+def sqlite_checkpointer(path: str | os.PathLike[str]) -> Any:
+    """A LangGraph SQLite checkpointer (``langgraph-checkpoint-sqlite``) so threads survive restarts."""
+    import sqlite3  # noqa: PLC0415
+
+    try:
+        from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415
+    except ImportError:
+        raise ConfigError("threads need the package langgraph-checkpoint-sqlite",
+                          "pip install langgraph-checkpoint-sqlite") from None
+    file = Path(path).expanduser()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    saver = SqliteSaver(sqlite3.connect(str(file), check_same_thread=False))
+    saver.setup()
+    return saver

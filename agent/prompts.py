@@ -1,0 +1,132 @@
+"""The planner's prompts and the model-facing messages of the loop. Tests assert on these constants.
+
+Zero-shot, SmolLM2-135M answers directly instead of calling tools; a few worked examples in the system
+prompt make it use the format (the LoRA adapter from ``vidagent.policies`` is trained on it for real).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from vidagent.agent.parsing import format_answer, format_tool_call
+
+NO_ACTION_TEMPLATE = (
+    "Error: your reply has neither a tool call nor an answer. Call a tool with "
+    '<tool_call>{"name": ..., "arguments": {...}}</tool_call> or give the final answer as <answer>...</answer>.'
+)
+TOOL_BUDGET_TEMPLATE = (
+    "Error: the tool-call budget is used up ({used} of {limit} calls); {name} was not run. "
+    "Give your final answer now as <answer>...</answer>."
+)
+LAST_TURN_MESSAGE = "This is your last turn: give your final answer now as <answer>...</answer>."
+
+SYSTEM_TEMPLATE = """You answer questions about a video by calling tools. The video is already loaded: \
+never pass a file path. Times are in seconds.
+
+Tools:
+{cards}
+
+To call a tool, write:
+<tool_call>{{"name": "TOOL", "arguments": {{...}}}}</tool_call>
+The result comes back in <tool_response>. Call tools until you know the answer, then write:
+<answer>ANSWER</answer>
+An answer is short: a number, a time span such as 2.0-4.5, one of the options, or a word.
+{examples}"""
+
+NATIVE_SYSTEM_TEMPLATE = """You answer questions about a video by calling the tools you are given. The \
+video is already loaded: never pass a file path. Times are in seconds. Call tools until you know the \
+answer, then reply with the final answer inside tags: <answer>ANSWER</answer>. An answer is short: a \
+number, a time span such as 2.0-4.5, one of the options, or a word."""
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    calls: list[tuple[str, dict[str, Any], str]]  # (tool, arguments, observation)
+    answer: str
+
+
+# Worked examples over the default tools; an example is shown only when all its tools are in the toolbox.
+EXAMPLES = [
+    Example("How many dogs appear in the video? (video: 10.0 s)",
+            [("detect_objects", {"start_s": 0, "end_s": 10, "classes": ["dog"]},
+              "In 0.0-10.0s: 2 dog (max at once: dog 2).\ntrack 1: brown dog, seen 0.0-6.2s\n"
+              "track 4: white dog, seen 3.1-10.0s")],
+            "2"),
+    Example("When does the person jump? (video: 8.0 s)",
+            [("ground_moment", {"query": "a person jumps", "top_k": 1}, 'Moments for "a person jumps": 3.0-4.5s (0.81).')],
+            "3.0-4.5"),
+    Example("What does the red car do after the ball appears? (video: 12.0 s)",
+            [("ground_moment", {"query": "a ball appears", "top_k": 1}, 'Moments for "a ball appears": 5.0-6.0s (0.77).'),
+             ("detect_objects", {"start_s": 5, "end_s": 12, "classes": ["car"]},
+              "In 5.0-12.0s: 1 car (max at once: car 1).\ntrack 2: red car, seen 5.0-11.0s"),
+             ("recognize_action", {"start_s": 5, "end_s": 12, "track_id": 2},
+              "Actions of track 2 in 5.0-12.0s: stop 0.71, drive 0.20.")],
+            "stop"),
+]
+
+
+def system_prompt(tool_schemas: list[dict[str, Any]], cards: str, *, native_tools: bool) -> str:
+    """The system message: tool cards, the call/answer format and worked examples (text format), or a
+    short instruction when the model gets the tools natively (``bind_tools``)."""
+    if native_tools:
+        return NATIVE_SYSTEM_TEMPLATE
+    names = {s["name"] for s in tool_schemas}
+    examples = [e for e in EXAMPLES if all(name in names for name, _, _ in e.calls)]
+    if not examples and tool_schemas:
+        examples = [generic_example(tool_schemas[0])]
+    shown = "\n".join(render_example(e) for e in examples)
+    return SYSTEM_TEMPLATE.format(cards=cards or "(none)", examples=f"\nExamples:\n{shown}" if shown else "")
+
+
+def render_example(example: Example) -> str:
+    lines = [f"Question: {example.question}"]
+    for name, arguments, observation in example.calls:
+        lines.append(format_tool_call(name, arguments))
+        lines.append(f"<tool_response>{observation}</tool_response>")
+    lines.append(format_answer(example.answer))
+    return "\n".join(lines) + "\n"
+
+
+def generic_example(schema: dict[str, Any]) -> Example:
+    """A format-only example for a toolbox without the default tools: one call with plausible arguments."""
+    props = schema["parameters"].get("properties", {})
+    required = schema["parameters"].get("required", list(props))
+    arguments = {name: _sample_value(name, props[name]) for name in required}
+    return Example("What happens in the video? (video: 10.0 s)",
+                   [(schema["name"], arguments, "(the tool's result)")], "(a short answer)")
+
+
+def _sample_value(name: str, prop: dict[str, Any]) -> Any:
+    kind = prop.get("type") or next((p.get("type") for p in prop.get("anyOf", []) if p.get("type") != "null"), "")
+    if "enum" in prop:
+        return prop["enum"][0]
+    if kind in ("number", "integer"):
+        value = 10 if "end" in name else 0 if "start" in name else 1
+        return float(value) if kind == "number" else value
+    if kind == "array":
+        return []
+    if kind == "boolean":
+        return False
+    return "a person walks" if kind == "string" else None
+
+
+def user_message(question: str, *, duration_s: float, width: int, height: int, fps: float,
+                 answer_type: str | None = None, choices: list[str] | None = None) -> str:
+    lines = [f"Video: {duration_s:.1f} s long, {width}x{height} at {fps:g} fps.", f"Question: {question}"]
+    if choices:
+        lines.append("Options: " + "; ".join(f"{chr(65 + i)}) {c}" for i, c in enumerate(choices)))
+    if answer_type == "interval":
+        lines.append("Answer with a time span in seconds, like 2.0-4.5.")
+    elif answer_type == "number":
+        lines.append("Answer with a number.")
+    elif answer_type == "choice":
+        lines.append("Answer with one of the options.")
+    return "\n".join(lines)
+
+
+def observation_text(name: str, text: str) -> str:
+    """How one tool result is shown to a text-format model (the Hermes/Qwen convention)."""
+    return f"<tool_response>{json.dumps(name)[1:-1]}: {text}</tool_response>"
