@@ -1,0 +1,237 @@
+"""The planner graph driven by a scripted model over fake tools: the loop, budgets and every way a model
+or a tool can go wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from langchain_core.messages import HumanMessage, ToolMessage
+
+from vidagent.agent import Agent, ScriptedChatModel
+from vidagent.agent.graph import route_after_planner
+from vidagent.agent.parsing import format_answer, format_tool_call
+from vidagent.agent.prompts import LAST_TURN_MESSAGE, NO_ACTION_TEMPLATE, TOOL_BUDGET_TEMPLATE
+from vidagent.agent.state import Budget
+from vidagent.errors import ConfigError, ToolError
+from vidagent.tools import VideoSession, tool
+from vidagent.tools.base import ARGUMENT_ERROR_TEMPLATE, TOOL_ERROR_TEMPLATE, UNKNOWN_TOOL_TEMPLATE
+from vidagent.tools.results import Box, Evidence, TimeSpan, ToolResult
+
+
+@dataclass
+class CountResult(ToolResult):
+    span: TimeSpan
+    label: str
+    n: int
+
+    def render(self) -> str:
+        return f"{self.n} {self.label} in {self.span}."
+
+    def evidence(self) -> Evidence:
+        mid = (self.span.start_s + self.span.end_s) / 2
+        return Evidence(spans=[self.span], boxes=[Box(mid, 10, 10, 50, 50, self.label, 7)], track_ids=[7])
+
+
+@tool
+def count_objects(video: VideoSession, start_s: float, end_s: float, label: str = "dog") -> CountResult:
+    """Count objects of a class in a time span.
+
+    Args:
+        start_s: Start in seconds.
+        end_s: End in seconds.
+        label: The class to count.
+    """
+    frames = video.sample(start_s, end_s, count=4)
+    return CountResult(TimeSpan(start_s, end_s), label, 2 if len(frames) else 0)
+
+
+@tool
+def broken_tool(video: VideoSession, t_s: float) -> CountResult:
+    """A tool that always fails.
+
+    Args:
+        t_s: A time.
+    """
+    raise ToolError("the detector weights are missing", "train them")
+
+
+@tool
+def greedy_tool(video: VideoSession, start_s: float, end_s: float) -> CountResult:
+    """Looks at every frame.
+
+    Args:
+        start_s: Start.
+        end_s: End.
+    """
+    video.sample(start_s, end_s, fps=10)
+    return CountResult(TimeSpan(start_s, end_s), "frame", 1)
+
+
+TOOLS = [count_objects, broken_tool, greedy_tool]
+COUNT = format_tool_call("count_objects", {"start_s": 0, "end_s": 4})
+
+
+def ask(video, replies, question="How many dogs?", **kwargs):
+    model = ScriptedChatModel(replies=replies, repeat_last=kwargs.pop("repeat_last", False))
+    ask_options = kwargs.pop("ask", {})
+    agent = Agent(planner=model, tools=TOOLS, **kwargs)
+    return agent.ask(video, question, **ask_options), model
+
+
+def observations(result):
+    return [m.content for m in result.messages if isinstance(m, ToolMessage)]
+
+
+def test_happy_path_answer_evidence_sources_and_stats(tiny_video):
+    result, _ = ask(tiny_video, ["Count the dogs first.\n" + COUNT, format_answer("2")])
+    assert result.answered and result.stop_reason.startswith("answered")
+    assert result.answer.value == 2 and result.answer.answer_type == "number"
+    tool_step = result.tool_steps[0]
+    assert result.answer.sources == [tool_step.id]
+    assert result.evidence.track_ids == [7] and result.evidence.spans == [TimeSpan(0.0, 4.0)]
+    assert result.evidence.boxes[0].label == "dog"
+    assert tool_step.result is not None and tool_step.result.n == 2  # the typed result is kept in the trace
+    assert [s.kind for s in result.trace] == ["plan", "tool", "plan", "final"]
+    assert result.trace[0].text == "Count the dogs first."
+    stats = result.stats
+    assert (stats.tool_calls, stats.tool_errors, stats.llm_calls, stats.frames_decoded) == (1, 0, 2, 4)
+    assert stats.prompt_tokens > 0 and stats.completion_tokens > 0 and "count_objects" in stats.tool_seconds
+    assert "1 tool calls" in stats.line()
+
+
+def test_malformed_json_gets_an_error_observation_and_the_model_retries(tiny_video):
+    result, _ = ask(tiny_video, ['<tool_call>{"name": "count_objects", "arguments": {"start_s": 0,</tool_call>',
+                                 COUNT, format_answer("2")])
+    first = observations(result)[0]
+    assert first.startswith("Error: could not read your tool call: invalid JSON")
+    assert result.answered and result.answer.value == 2
+    assert result.stats.tool_calls == 1  # an unreadable call runs nothing
+
+
+def test_unknown_tool(tiny_video):
+    result, _ = ask(tiny_video, [format_tool_call("count_cats", {}), COUNT, format_answer("2")])
+    expected = UNKNOWN_TOOL_TEMPLATE.format(name="count_cats", available="count_objects, broken_tool, greedy_tool")
+    assert observations(result)[0] == expected
+    assert result.answered and not result.tool_steps[0].ok
+
+
+def test_wrong_argument_types(tiny_video):
+    bad = format_tool_call("count_objects", {"start_s": "soon", "end_s": 4})
+    result, _ = ask(tiny_video, [bad, COUNT, format_answer("2")])
+    first = observations(result)[0]
+    prefix = ARGUMENT_ERROR_TEMPLATE.split("{details}")[0].format(tool="count_objects")
+    assert first.startswith(prefix) and "start_s" in first
+    assert result.answered and result.stats.tool_errors == 1
+
+
+def test_a_failing_tool_is_an_observation_not_a_crash(tiny_video):
+    result, _ = ask(tiny_video, [format_tool_call("broken_tool", {"t_s": 1.0}), COUNT, format_answer("2")])
+    expected = TOOL_ERROR_TEMPLATE.format(tool="broken_tool", message="the detector weights are missing")
+    assert observations(result)[0] == expected
+    assert result.answered
+    assert result.answer.sources == [result.tool_steps[1].id]  # the failed call is not evidence
+
+
+def test_a_model_that_never_answers_stops_at_the_llm_budget(tiny_video):
+    result, model = ask(tiny_video, ["I am thinking about dogs."], repeat_last=True, max_tool_calls=2)
+    assert not result.answered and result.answer is None
+    assert "without writing <answer>" in result.stop_reason and "5 LLM calls" in result.stop_reason
+    assert model.calls_made == Budget(max_tool_calls=2).llm_calls == 5
+    nudges = [m.content for m in result.messages if isinstance(m, HumanMessage)][1:]
+    assert nudges == [NO_ACTION_TEMPLATE] * 4  # no correction after the last allowed call
+
+
+def test_the_tool_budget_warns_once_then_stops(tiny_video):
+    result, model = ask(tiny_video, [COUNT], repeat_last=True, max_tool_calls=2)
+    assert not result.answered
+    assert "tool-call budget (2 calls) was used up" in result.stop_reason
+    texts = observations(result)
+    assert texts[2] == TOOL_BUDGET_TEMPLATE.format(used=2, limit=2, name="count_objects")
+    assert result.stats.tool_calls == 2 and model.calls_made == 4
+
+
+def test_after_the_budget_warning_the_model_may_still_answer(tiny_video):
+    result, _ = ask(tiny_video, [COUNT, COUNT, format_answer("2")], max_tool_calls=1)
+    assert result.answered and result.answer.value == 2
+    assert "budget is used up" in observations(result)[1]
+
+
+def test_the_last_turn_is_announced(tiny_video):
+    result, _ = ask(tiny_video, [COUNT, format_answer("2")], max_tool_calls=1, max_llm_calls=2)
+    humans = [m.content for m in result.messages if isinstance(m, HumanMessage)]
+    assert humans[-1] == LAST_TURN_MESSAGE and result.answered
+
+
+def test_frame_budget_exhaustion_is_reported(tiny_video):
+    result, _ = ask(tiny_video, [format_tool_call("greedy_tool", {"start_s": 0, "end_s": 5})],
+                    repeat_last=True, max_tool_calls=3, frame_budget=60)
+    texts = observations(result)
+    assert not texts[0].startswith("Error") and "frame budget exhausted" in texts[1]
+    assert not result.answered and "frame budget (60 frames) ran out" in result.stop_reason
+    assert result.stats.frames_seen == 50
+
+
+def test_the_model_sees_observations(tiny_video):
+    seen = []
+
+    def second(messages):
+        seen.append(messages[-1].content)
+        return format_answer("two")
+
+    result, _ = ask(tiny_video, [COUNT, second])
+    assert seen == ["2 dog in 0.0-4.0s."]
+    assert result.answer.value == 2  # "two" read as a number
+
+
+def test_typed_answers(tiny_video):
+    result, _ = ask(tiny_video, [COUNT, format_answer("1.5 to 3.5")], question="When?",
+                    ask={"answer_type": "interval"})
+    assert result.answer.value == [1.5, 3.5]
+    assert result.answer.evidence.spans[0] == TimeSpan(1.5, 3.5)
+    model = ScriptedChatModel(replies=[format_answer("B")])
+    agent = Agent(planner=model, tools=TOOLS)
+    result = agent.ask(tiny_video, "Which color?", choices=["red", "blue"])
+    assert result.answer.value == "blue" and result.answer.answer_type == "choice"
+    assert "B) blue" in result.messages[0].content
+
+
+def test_an_unreadable_answer_keeps_its_text_and_says_why(tiny_video):
+    result, _ = ask(tiny_video, [format_answer("many")], ask={"answer_type": "number"})
+    assert result.answered and result.answer.value is None and "no number" in result.answer.problem
+
+
+def test_stream_yields_steps_then_the_result(tiny_video):
+    agent = Agent(planner=ScriptedChatModel(replies=[COUNT, format_answer("2")]), tools=TOOLS)
+    items = list(agent.stream(tiny_video, "How many dogs?"))
+    assert [type(i).__name__ for i in items] == ["Step", "Step", "Step", "Step", "Result"]
+
+
+def test_router_is_pure():
+    from langchain_core.messages import AIMessage
+
+    state = {"messages": [AIMessage("", tool_calls=[{"name": "a", "args": {}, "id": "1"}])], "llm_calls": 1,
+             "tool_calls": 0, "budget": Budget(max_tool_calls=1).to_dict(), "answer_text": None}
+    assert route_after_planner(state) == "tools"
+    assert route_after_planner({**state, "answer_text": "2"}) == "finalize"
+    assert route_after_planner({**state, "llm_calls": 4}) == "finalize"
+    assert route_after_planner({**state, "tool_calls": 1, "budget_notices": 1}) == "finalize"
+    assert route_after_planner({**state, "messages": [AIMessage("hmm")]}) == "planner"
+
+
+def test_budget_validation_and_recursion_limit():
+    with pytest.raises(ConfigError):
+        Budget(max_tool_calls=-1)
+    assert Budget(max_tool_calls=8).llm_calls == 11
+    assert Budget(max_tool_calls=8).recursion_limit() >= 2 * 11 + 2
+
+
+def test_a_long_run_stays_within_the_recursion_limit(tiny_video):
+    result, model = ask(tiny_video, [COUNT], repeat_last=True, max_tool_calls=30, frame_budget=None)
+    # 30 calls, one more refused with a warning, one more ignoring it: stop
+    assert model.calls_made == 32 and result.stats.tool_calls == 30 and not result.answered
+
+
+def test_bad_answer_type_is_a_config_error(tiny_video):
+    with pytest.raises(ConfigError):
+        ask(tiny_video, [format_answer("2")], ask={"answer_type": "float"})
