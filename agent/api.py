@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, SystemMessage
 
 from vidagent.agent.answer import ANSWER_TYPES, Answer
 from vidagent.agent.state import Budget
@@ -82,8 +82,13 @@ class Result:
     stop_reason: str
     trace: list[Step]
     stats: Stats
-    messages: list[BaseMessage] = field(default_factory=list)  # the whole conversation (for training)
+    messages: list[BaseMessage] = field(default_factory=list)  # the conversation, without the system prompt
     thread_id: str | None = None
+    system_prompt: str = ""
+
+    def conversation(self) -> list[BaseMessage]:
+        """The messages exactly as the planner saw them: system prompt first (for training)."""
+        return [SystemMessage(self.system_prompt), *self.messages]
 
     @property
     def evidence(self) -> Evidence:
@@ -109,7 +114,7 @@ class Agent:
     def __init__(self, planner: BaseChatModel | str | None = None, tools: Iterable[ToolLike] | Toolbox | None = None,
                  *, max_tool_calls: int | None = None, max_llm_calls: int | None = None,
                  frame_budget: int | None | str = "default", result_cache: Any = None, checkpointer: Any = None):
-        from vidagent.agent.graph import build_graph  # noqa: PLC0415
+        from vidagent.agent.graph import build_graph, planner_system_message  # noqa: PLC0415
         from vidagent.agent.planner_loading import load_planner  # noqa: PLC0415
 
         self.model = load_planner(planner) if planner is None or isinstance(planner, str) else planner
@@ -123,6 +128,7 @@ class Agent:
         self.result_cache = result_cache
         self.checkpointer = checkpointer
         self.graph = build_graph(self.model, self.toolbox, checkpointer=checkpointer)
+        self.system_prompt = str(planner_system_message(self.model, self.toolbox).content)
 
     @classmethod
     def from_defaults(cls, extra_tools: Iterable[ToolLike] = (), **kwargs: Any) -> Agent:
@@ -183,7 +189,8 @@ class Agent:
         stats.frames_seen, stats.frames_decoded = session.frames_seen, session.frames_decoded
         return Result(question=question, video=session.ref.path, answered=final["answered"], answer=answer,
                       stop_reason=final["stop_reason"], trace=steps, stats=stats,
-                      messages=list(state.get("messages", [])), thread_id=thread_id)
+                      messages=list(state.get("messages", [])), thread_id=thread_id,
+                      system_prompt=self.system_prompt)
 
     def _check_thread_video(self, config: dict[str, Any], video: str) -> None:
         snapshot = self.graph.get_state(config)

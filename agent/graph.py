@@ -49,7 +49,7 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
     """
     native = not isinstance(model, TextFormatChatModel)
     planner_model = model.bind_tools(toolbox.schemas()) if native and len(toolbox) else model
-    system = SystemMessage(system_prompt(toolbox.schemas(), toolbox.cards(), native_tools=native))
+    system = planner_system_message(model, toolbox)
 
     graph = StateGraph(AgentState)
     graph.add_node("start", start_node)
@@ -62,6 +62,12 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
     graph.add_edge("tools", "planner")
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer, name=name)
+
+
+def planner_system_message(model: BaseChatModel, toolbox: Toolbox) -> SystemMessage:
+    """The system message the planner sees before the conversation (not stored in the state)."""
+    native = not isinstance(model, TextFormatChatModel)
+    return SystemMessage(system_prompt(toolbox.schemas(), toolbox.cards(), native_tools=native))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,168 @@
+"""The local transformers adapter, with a tiny Llama (hidden 32, 2 layers) and the SmolLM2 tokenizer:
+rendering, recorded ids and masks, log-probabilities, batching, and a full graph run."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+from vidagent.agent import Agent
+from vidagent.agent.chat_models.local import Generation, LocalChatModel
+from vidagent.agent.parsing import format_answer, format_tool_call
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    from vidagent.agent.planner_loading import converted_dir, default_gguf_path
+
+    if (converted_dir() / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(str(converted_dir()))
+    gguf = default_gguf_path()
+    return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tokenizer):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         bos_token_id=tokenizer.bos_token_id, tie_word_embeddings=True)
+    return LlamaForCausalLM(config).eval()
+
+
+def make_model(tiny_lm, tokenizer, **options):
+    options.setdefault("max_new_tokens", 8)
+    return LocalChatModel(model=tiny_lm, tokenizer=tokenizer, model_name="tiny", **options)
+
+
+CONVERSATION = [SystemMessage("You call tools."), HumanMessage("How many dogs?")]
+
+
+def test_generation_records_ids_logprobs_and_usage(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer)
+    reply = chat.invoke(CONVERSATION)
+    ids = reply.response_metadata["completion_ids"]
+    lps = reply.response_metadata["completion_logprobs"]
+    assert 0 < len(ids) <= 8 and len(lps) == len(ids) and all(lp <= 0 for lp in lps)
+    assert reply.usage_metadata["output_tokens"] == len(ids)
+    assert reply.content == tokenizer.decode(ids, skip_special_tokens=True)
+    assert chat.invoke(CONVERSATION).response_metadata["completion_ids"] == ids  # greedy is deterministic
+
+
+def test_recorded_logprobs_match_a_forward_pass(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer)
+    prompt = chat.render(CONVERSATION, add_generation_prompt=True).ids
+    reply = chat.invoke(CONVERSATION)
+    ids = reply.response_metadata["completion_ids"]
+    with torch.no_grad():
+        logits = tiny_lm(torch.tensor([prompt + ids])).logits[0]  # [T, V]
+    expected = torch.log_softmax(logits[len(prompt) - 1: -1], -1).gather(-1, torch.tensor(ids)[:, None])[:, 0]
+    assert torch.allclose(expected, torch.tensor(reply.response_metadata["completion_logprobs"]), atol=1e-4)
+
+
+def test_sampling_is_reproducible_with_a_seed(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer, do_sample=True, temperature=1.5, seed=3)
+    first = chat.invoke(CONVERSATION).response_metadata["completion_ids"]
+    assert chat.invoke(CONVERSATION).response_metadata["completion_ids"] == first
+
+
+def test_the_next_prompt_extends_the_previous_one_token_for_token(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer)
+    prompt1 = chat.render(CONVERSATION, add_generation_prompt=True).ids
+    reply = chat.invoke(CONVERSATION)
+    completion = reply.response_metadata["completion_ids"]
+    rest = [reply, ToolMessage("2 dog in 0.0-4.0s.", tool_call_id="c1", name="count")]
+    rendered = chat.render(CONVERSATION + rest, add_generation_prompt=True)
+    assert rendered.ids[: len(prompt1) + len(completion)] == prompt1 + completion
+    assert sum(rendered.generated_mask) == len(completion)
+    start = len(prompt1)
+    assert rendered.generated_mask[start: start + len(completion)] == [1] * len(completion)
+    assert rendered.prompt_length == len(prompt1)
+    text = tokenizer.decode(rendered.ids[start + len(completion):])
+    assert "<tool_response>2 dog in 0.0-4.0s.</tool_response>" in text and text.endswith("assistant\n")
+
+
+def test_messages_from_other_sources_render_their_calls_and_get_an_sft_mask(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer)
+    call = {"name": "count", "args": {"start_s": 0}, "id": "c1"}
+    messages = CONVERSATION + [AIMessage("", tool_calls=[call]), ToolMessage("2 dogs", tool_call_id="c1"),
+                               AIMessage(format_answer("2"))]
+    rendered = chat.render(messages)
+    assert sum(rendered.generated_mask) == 0
+    taught = tokenizer.decode([t for t, m in zip(rendered.ids, rendered.assistant_mask, strict=True) if m])
+    assert taught == format_tool_call("count", {"start_s": 0}) + "<|im_end|>" + format_answer("2") + "<|im_end|>"
+
+
+def test_batching_concurrent_calls_gives_the_same_greedy_output(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer, batch_wait_s=0.3)
+    questions = [[SystemMessage("You call tools."), HumanMessage(q)]
+                 for q in ["How many dogs?", "When does the red car stop near the tree?", "Who jumps?"]]
+    alone = [chat.generate_batch([chat.render(q, add_generation_prompt=True).ids])[0].completion_ids
+             for q in questions]
+    outputs: dict[int, list[int]] = {}
+
+    def run(k):
+        outputs[k] = chat.invoke(questions[k]).response_metadata["completion_ids"]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(chat.batcher.batch_sizes) > 1
+    assert [outputs[k] for k in range(3)] == alone
+
+
+def test_a_generation_error_reaches_the_caller(tiny_lm, tokenizer, monkeypatch):
+    chat = make_model(tiny_lm, tokenizer)
+
+    def boom(prompts):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(chat.batcher, "_run", boom)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        chat.invoke(CONVERSATION)
+
+
+@pytest.fixture()
+def scripted_local(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer)
+    replies = iter([format_tool_call("count_objects", {"start_s": 0, "end_s": 4}), format_answer("2")])
+
+    def fake(prompts):
+        out = []
+        for _ in prompts:
+            ids = tokenizer(next(replies), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            out.append(Generation(ids, [-0.5] * len(ids), True, 0.0))
+        return out
+
+    chat.batcher._run = fake
+    return chat
+
+
+def test_full_graph_run_records_a_training_trajectory(scripted_local, tokenizer, tiny_video):
+    """The generator's output is faked (a random model writes no tool calls); everything else is real:
+    parsing, the loop, observations, and a trajectory whose model tokens are exactly the generated ones."""
+    from test_agent_graph import TOOLS
+
+    result = Agent(planner=scripted_local, tools=TOOLS).ask(tiny_video, "How many dogs?")
+    assert result.answered and result.answer.value == 2 and result.stats.tool_calls == 1
+    trajectory = scripted_local.trajectory(result.conversation())
+    generated = [t for t, m in zip(trajectory["completion_ids"], trajectory["env_mask"], strict=True) if m]
+    replies = [m.response_metadata["completion_ids"] for m in result.messages if isinstance(m, AIMessage)]
+    assert generated == replies[0] + replies[1]
+    assert trajectory["completion_ids"][-1] == tokenizer.eos_token_id  # ends with the model's last token
+    observation = tokenizer.decode([t for t, m in zip(trajectory["completion_ids"], trajectory["env_mask"],
+                                                      strict=True) if not m])
+    assert "<tool_response>2 dog in 0.0-4.0s.</tool_response>" in observation
+    assert len(trajectory["logprobs"]) == len(trajectory["completion_ids"])
+    prompt = tokenizer.decode(trajectory["prompt_ids"])
+    assert "count_objects(start_s: float" in prompt and prompt.endswith("<|im_start|>assistant\n")
