@@ -76,6 +76,8 @@ class WorldConfig(BaseModel):
                                      description="actions and events that may be scripted; idle actions "
                                                  "(stand, still) are always allowed")
     colors: tuple[str, ...] = Field(tuple(COLORS), description=f"colors to use, from {tuple(COLORS)}")
+    include: tuple[str, ...] = Field((), description="classes every video must contain, one object per entry "
+                                                     "(e.g. ('person', 'person', 'car', 'dog'))")
     backgrounds: tuple[str, ...] = Field(BACKGROUNDS, description=f"backgrounds, from {BACKGROUNDS}")
     noise_std: tuple[float, float] = Field((1.0, 4.0), description="range of per-pixel noise std (0-30)")
     light_gain: tuple[float, float] = Field((0.8, 1.15), description="range of global brightness gain")
@@ -122,6 +124,14 @@ class WorldConfig(BaseModel):
         if not value:
             raise ValueError(f"is empty; fix: name at least one of {list(CLASSES)}")
         return tuple(dict.fromkeys(value))
+
+    @field_validator("include")
+    @classmethod
+    def _include(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in value if c not in CLASSES]
+        if bad:
+            raise ValueError(_unknown("class", bad, CLASSES))
+        return value
 
     @field_validator("actions")
     @classmethod
@@ -186,6 +196,14 @@ class WorldConfig(BaseModel):
         if not 1 <= self.min_objects <= self.max_objects <= 10:
             raise ValueError(f"impossible object counts min_objects={self.min_objects}, "
                              f"max_objects={self.max_objects}; fix: use 1 <= min_objects <= max_objects <= 10")
+        if len(self.include) > self.max_objects:
+            raise ValueError(f"include names {len(self.include)} objects but max_objects={self.max_objects}; "
+                             "fix: raise max_objects or shorten include")
+        for name in set(self.include):
+            if self.include.count(name) > len(self.colors):
+                raise ValueError(f"include asks for {self.include.count(name)} {name}s but only "
+                                 f"{len(self.colors)} colors are allowed (objects of a class differ by color); "
+                                 "fix: add colors or include fewer")
         return self
 
     @property

@@ -1,0 +1,63 @@
+"""Counts over a world directory (or any questions + ground truths): what ``vidagent world stats`` prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from vidagent.tasks.questions import Question
+
+
+def question_stats(questions: list[Question]) -> dict[str, Counter]:
+    answers: Counter = Counter()
+    for q in questions:
+        if q.answer_type == "interval":
+            answers["interval"] += 1
+        elif q.answer_type == "number" or (q.answer_type == "choice" and str(q.answer).isdigit()):
+            answers[f"number {int(float(q.answer))}"] += 1
+        else:
+            answers[str(q.answer) if len(str(q.answer)) <= 24 else "(caption)"] += 1
+    return {
+        "family": Counter(q.family for q in questions),
+        "answer type": Counter(q.answer_type for q in questions),
+        "hops": Counter(str(q.hops) for q in questions),
+        "answer": answers,
+    }
+
+
+def truth_stats(truths: list[Any]) -> dict[str, Counter]:
+    return {
+        "class": Counter(o.category for gt in truths for o in gt.objects),
+        "color": Counter(o.color for gt in truths for o in gt.objects),
+        "action (segments)": Counter(s.action for gt in truths for s in gt.segments),
+        "event": Counter(e.type for gt in truths for e in gt.events),
+        "background": Counter(gt.background for gt in truths),
+        "split": Counter(str(gt.split) for gt in truths),
+    }
+
+
+def format_counter(title: str, counter: Counter, limit: int = 20) -> str:
+    total = sum(counter.values()) or 1
+    width = max([len(str(k)) for k in counter] + [len(title)])
+    lines = [f"{title:<{width}}  {'count':>7}  {'share':>6}"]
+    for key, n in counter.most_common(limit):
+        lines.append(f"{str(key):<{width}}  {n:>7}  {100 * n / total:5.1f}%")
+    if len(counter) > limit:
+        lines.append(f"... {len(counter) - limit} more")
+    return "\n".join(lines)
+
+
+def world_report(root: str | Path) -> str:
+    from vidagent.tasks.world.generate import load_world
+
+    world = load_world(root)
+    truths = list(world.truths.values())
+    frames = sum(gt.num_frames for gt in truths)
+    seconds = sum(gt.duration_s for gt in truths)
+    size = sum((world.root / gt.video_file).stat().st_size for gt in truths if (world.root / gt.video_file).exists())
+    head = [f"world {world.root}: {len(truths)} videos, {frames} frames, {seconds / 60:.1f} min, "
+            f"{len(world.questions)} questions, {size / 1e6:.1f} MB of video"
+            + (f" ({size / 1e6 / (seconds / 60):.2f} MB per minute)" if seconds and size else "")]
+    tables = {**truth_stats(truths), **question_stats(world.questions)}
+    return "\n\n".join(head + [format_counter(name, counter) for name, counter in tables.items()])
