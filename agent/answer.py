@@ -150,7 +150,10 @@ def build_answer(text: str, tool_steps: list[dict[str, Any]], *, answer_type: st
     if kind == "interval" and value is not None:
         evidence.spans.append(TimeSpan(value[0], value[1]))
     for step in supporting:
-        evidence.extend(evidence_from_dict(step["evidence"]))
+        found = evidence_from_dict(step["evidence"])
+        evidence.spans.extend(s for s in found.spans if s not in evidence.spans)
+        evidence.boxes.extend(b for b in found.boxes if b not in evidence.boxes)
+        evidence.track_ids.extend(t for t in found.track_ids if t not in evidence.track_ids)
     return Answer(text=text, answer_type=kind, value=value, evidence=evidence,
                   sources=[s["id"] for s in supporting], problem=problem)
 

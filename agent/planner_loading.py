@@ -42,6 +42,11 @@ def load_planner(spec: str | None = None, *, allow_download: bool = False, **gen
     from vidagent.agent.chat_models.scripted import ScriptedChatModel  # noqa: PLC0415
 
     started = time.perf_counter()
+    is_local = spec is None or not (spec.startswith("replay:") or (not Path(spec).expanduser().exists()
+                                                                    and is_provider_spec(spec)))
+    if generation and not is_local:
+        raise ConfigError(f"decoding options {sorted(generation)} apply to local planners only, not {spec!r}",
+                          "configure an API model through its own options (e.g. in Python)")
     if spec is not None and spec.startswith("replay:"):
         return ScriptedChatModel.from_file(spec.removeprefix("replay:"))
     if spec is not None and not Path(spec).expanduser().exists() and is_provider_spec(spec):
