@@ -130,16 +130,24 @@ def generate_world(out: str | Path, videos: int, seed: int, config: WorldConfig 
                 results.append(result)
                 bar.update(1)
     bar.close()
-    results.sort(key=lambda r: r.truth.video_id)
+    return write_directory(out, results, {"seed": seed, "videos": videos, "fractions": list(fractions),
+                                          "config": json.loads(config.model_dump_json())},
+                           time.perf_counter() - start)
+
+
+def write_directory(out: str | Path, results: list[VideoResult], manifest: dict[str, Any],
+                    seconds: float = 0.0) -> WorldSummary:
+    """Write ``questions.jsonl`` and ``world.json`` for videos already written to ``out``."""
+    out = Path(out)
+    results = sorted(results, key=lambda r: r.truth.video_id)
     truths = [r.truth for r in results]
     questions = [q for r in results for q in r.questions]
     save_questions(questions, out / QUESTIONS)
     splits = group_by_split(truths)
-    manifest = {"format": "vidagent-world", "version": 1, "seed": seed, "videos": videos,
-                "fractions": list(fractions), "config": json.loads(config.model_dump_json()), "splits": splits}
+    manifest = {"format": "vidagent-world", "version": 1, **manifest, "splits": splits}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return WorldSummary(out, videos, sum(r.frames for r in results), len(questions),
-                        time.perf_counter() - start, sum(r.bytes for r in results), splits)
+    return WorldSummary(out, len(results), sum(r.frames for r in results), len(questions), seconds,
+                        sum(r.bytes for r in results), splits)
 
 
 @dataclass

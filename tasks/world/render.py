@@ -319,12 +319,14 @@ class Occluder:
 # Backgrounds
 
 
-def _smooth_noise(rng: np.random.Generator, height: int, width: int, cell: int) -> np.ndarray:
-    """Value noise in [0, 1] with features about ``cell`` pixels wide, shape (height, width)."""
-    grid = rng.random((height // cell + 2, width // cell + 2)).astype(np.float32)
-    image = Image.fromarray((grid * 255).astype(np.uint8)).resize((width + 2 * cell, height + 2 * cell),
-                                                                   Image.BILINEAR)
-    return np.asarray(image, np.float32)[cell:cell + height, cell:cell + width] / 255.0
+def _smooth_noise(rng: np.random.Generator, height: int, width: int, cell: int,
+                  cell_y: int | None = None) -> np.ndarray:
+    """Value noise in [0, 1] with features about ``cell`` pixels wide (``cell_y`` tall), shape (height, width)."""
+    cy = cell_y or cell
+    grid = rng.random((height // cy + 3, width // cell + 3)).astype(np.float32)
+    size = ((grid.shape[1]) * cell, (grid.shape[0]) * cy)
+    image = Image.fromarray((grid * 255).astype(np.uint8)).resize(size, Image.BICUBIC)
+    return np.asarray(image, np.float32)[cy:cy + height, cell:cell + width] / 255.0
 
 
 def _sky(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -332,8 +334,8 @@ def _sky(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     bottom = np.array([190, 215, 240], np.float32) + rng.uniform(-15, 15, 3)
     t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
     sky = top * (1 - t) + bottom * t
-    clouds = _smooth_noise(rng, height, width, 24)[..., None]
-    sky = sky + np.clip(clouds - 0.6, 0, 1) * 150
+    clouds = 0.7 * _smooth_noise(rng, height, width, 48, 16) + 0.3 * _smooth_noise(rng, height, width, 16, 8)
+    sky = sky + np.clip(clouds[..., None] - 0.55, 0, 1) * 180
     return np.broadcast_to(sky, (height, width, 3)).copy()
 
 
@@ -360,7 +362,7 @@ def background(name: str, rng: np.random.Generator, width: int, height: int, hor
         image[horizon:] = ground
         _buildings(rng, image, horizon, width)
     elif name == "park":
-        image[horizon:] = _ground(rng, gh, width, (80, 150, 65), 70, 10)
+        image[horizon:] = _ground(rng, gh, width, (80, 150, 65), 40, 8)
         path = int(gh * rng.uniform(0.45, 0.65))
         image[horizon + path - 6:horizon + path + 6] = _ground(rng, 12, width, (185, 165, 120), 25, 6)
         _treeline(rng, image, horizon, width)
