@@ -74,8 +74,12 @@ def load_causal_lm(spec: str | None = None, *, allow_download: bool = False) -> 
         return model, tokenizer, DEFAULT_NAME
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "adapter_config.json").is_file():
-        base_spec = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
-        model, tokenizer, base_name = load_causal_lm(_base_for_adapter(base_spec), allow_download=allow_download)
+        base_spec = _base_for_adapter(json.loads((path / "adapter_config.json").read_text())
+                                      .get("base_model_name_or_path"))
+        if base_spec is None:  # the raw default base: never stack the shipped default adapter under another
+            (model, tokenizer), base_name = load_default_base(), DEFAULT_NAME
+        else:
+            model, tokenizer, base_name = load_causal_lm(base_spec, allow_download=allow_download)
         if (path / "tokenizer_config.json").is_file():
             tokenizer = _auto_tokenizer(str(path))
         return _apply_adapter(model, path), tokenizer, f"{base_name}+{path.name}"
