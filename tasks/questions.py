@@ -222,6 +222,9 @@ COUNT_VIDEO = ["How many {plural} appear in the video?", "Count the {plural} tha
 COUNT_COLOR = ["How many {color} objects appear in the video?", "Count the {color} things in this video."]
 COUNT_AT = ["How many {plural} are visible at {t} s?", "At {t} seconds, how many {plural} can you see?",
             "Count the {plural} on screen at {t} s."]
+COUNT_ALL = ["How many objects appear in the video in total?", "Count all the objects that show up in the video.",
+             "How many different things (people, animals, vehicles, objects) appear in the clip?"]
+COUNT_ALL_AT = ["How many objects are visible at {t} s?", "At {t} seconds, how many things are on screen?"]
 
 
 def _count(ctx: _Context, rng: np.random.Generator) -> list[_Candidate]:
@@ -241,6 +244,19 @@ def _count(ctx: _Context, rng: np.random.Generator) -> list[_Candidate]:
                           answer=compose("count_tracks", result=ref("det"), color=color))
         out.append(("count", 1, _phrase(rng, COUNT_COLOR, color=color), len(objs), "number", [],
                     [ctx.span_of(o) for o in objs], program))
+    program = Program(calls=[call("det", "detect_objects", start_s=0.0, end_s=end)],
+                      answer=compose("count_tracks", result=ref("det")))
+    out.append(("count", 1, _phrase(rng, COUNT_ALL), len(ctx.objects), "number", [],
+                [ctx.span_of(o) for o in ctx.objects], program))
+    for _ in range(2):
+        t = round(float(rng.uniform(0.5, end - 0.5)), 1)
+        ids = ctx.stable(gt.frames_in(max(0.0, t - 0.4), min(end, t + 0.5)))
+        if ids is not None:
+            program = Program(calls=[call("frame", "describe_frame", t_s=t)],
+                              answer=compose("count_tracks", result=ref("frame")))
+            out.append(("count", 1, _phrase(rng, COUNT_ALL_AT, t=_fmt(t)), len(ids), "number", [],
+                        [Span(start_s=t, end_s=t)], program))
+            break
     for _ in range(3):
         t = round(float(rng.uniform(0.5, end - 0.5)), 1)
         category = str(rng.choice(list(ctx.by_class) or ["person"]))
@@ -498,8 +514,12 @@ def generate_questions(gt: Any, count: int, seed: int) -> list[Question]:
     rng = np.random.default_rng([seed, 7])
     ctx = _Context(gt)
     pools = {family: make(ctx, rng) for family, make in GENERATORS.items()}
-    for pool in pools.values():
+    for family, pool in pools.items():
         rng.shuffle(pool)  # type: ignore[arg-type]
+        # Most classes appear once, so "1" would dominate count answers and make a strong prior: pick such
+        # candidates last more often than not (``pop`` takes from the end).
+        late = {id(c) for c in pool if c[4] == "number" and c[3] == 1 and rng.random() < 0.6}
+        pool.sort(key=lambda c: id(c) not in late)
     chosen: list[_Candidate] = []
     texts: set[str] = set()
     order = list(GENERATORS)
