@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from vidagent.errors import VidagentError
 from vidagent.tools.results import (
     ActionResult,

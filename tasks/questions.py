@@ -20,14 +20,12 @@ Each family has several phrasings so that a planner cannot key on one template.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from vidagent.errors import ConfigError
 from vidagent.tasks.oracle import Program, call, compose, ref
 from vidagent.tasks.world.config import CLASS_ACTIONS, COLORS, PLURALS

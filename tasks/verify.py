@@ -41,8 +41,7 @@ class Score:
 # Normalisation
 
 NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
 NUMBER_WORDS.update({"none": 0, "no one": 0, "nobody": 0})
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from vidagent.errors import ConfigError
 from vidagent.tasks.benchmarks import load_activitynet_qa, load_charades_sta, load_nextqa
 from vidagent.tasks.oracle import run_program
@@ -44,7 +43,7 @@ def test_charades_sta_intervals_with_oracle_program():
     assert q.video == "AB12C" and q.answer == [1.2, 6.8] and q.answer_type == "interval"
     assert "person opens a door" in q.text and q.family == "grounding"
     # the program asks ground_moment for the sentence and returns its best span
-    fake = lambda name, args: GroundingResult(args["query"], [ScoredSpan(2.0, 6.8, 0.9)])  # noqa: E731
+    fake = lambda name, args: GroundingResult(args["query"], [ScoredSpan(2.0, 6.8, 0.9)])
     answer = run_program(q.program, fake).answer
     assert verify(q, answer).iou == pytest.approx(4.8 / 5.6)
 

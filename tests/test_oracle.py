@@ -4,7 +4,6 @@ run against the ground-truth tools, answers its question correctly)."""
 from __future__ import annotations
 
 import pytest
-
 from vidagent.tasks.oracle import (
     GroundTruthTools,
     Program,

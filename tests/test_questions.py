@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from vidagent.errors import ConfigError
-from vidagent.tasks.questions import WORLD_FAMILIES, Question, generate_questions, load_questions, save_questions
+from vidagent.tasks.questions import (
+    WORLD_FAMILIES,
+    Question,
+    generate_questions,
+    load_questions,
+    save_questions,
+)
 from vidagent.tasks.world.config import WorldConfig
 from vidagent.tasks.world.generate import generate_video
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from vidagent.tasks.questions import Question
 from vidagent.tasks.verify import interval_iou, interval_metrics, normalize, parse_interval, summarize, verify
 

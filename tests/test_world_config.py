@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from vidagent.errors import ConfigError
 from vidagent.tasks.world.config import ACTIONS, CLASSES, WorldConfig
 

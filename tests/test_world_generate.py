@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from vidagent.cli import main
 from vidagent.errors import ConfigError
 from vidagent.tasks.splits import SPLITS, split_of, video_seed

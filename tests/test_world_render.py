@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-
 from vidagent.tasks.world.config import COLORS, WorldConfig
 from vidagent.tasks.world.render import Pose, background, draw_primitives, primitives_box, sprite
 
@@ -77,7 +76,6 @@ def test_rendered_frame_has_object_pixels_in_gt_box(tmp_path):
 
 def test_video_decodes_with_pyav_and_decord(tmp_path):
     import av
-
     from vidagent.tasks.world.generate import generate_video
 
     config = WorldConfig(min_duration_s=2, max_duration_s=2, questions_per_video=0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
 from vidagent.errors import ConfigError
 
 # Object classes drawn as sprites (see ``render.py``), and their plural for question text.

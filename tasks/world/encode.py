@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 
 import numpy as np
-
 from vidagent.errors import ConfigError
 
 
@@ -47,7 +47,7 @@ class H264Writer:
             self.container.mux(packet)
         self.container.close()
 
-    def __enter__(self) -> H264Writer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vidagent.errors import ConfigError
 from vidagent.tasks.questions import Question, generate_questions, load_questions, save_questions
 from vidagent.tasks.splits import DEFAULT_FRACTIONS, check_fractions, group_by_split, split_of, video_seed

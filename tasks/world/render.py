@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-
 from vidagent.tasks.world.config import COLORS
 
 Color = tuple[int, int, int]

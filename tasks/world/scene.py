@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from vidagent.tasks.world.config import CLASS_ACTIONS, COLORS, WorldConfig
 from vidagent.tasks.world.render import Occluder, Pose, Primitive, primitives_box, sprite
 
@@ -143,7 +142,7 @@ def _pick(rng: np.random.Generator, options: dict[str, float], allowed: set[str]
 
 
 def _seconds(rng: np.random.Generator, fps: int, low: float, high: float) -> int:
-    return max(1, int(round(rng.uniform(low, high) * fps)))
+    return max(1, round(rng.uniform(low, high) * fps))
 
 
 def _plan_walker(rng: np.random.Generator, category: str, allowed: set[str], fps: int, n: int,
@@ -165,7 +164,7 @@ def _plan_walker(rng: np.random.Generator, category: str, allowed: set[str], fps
         if action is None:
             action = _pick(rng, {k: v for k, v in {**moves, **idle}.items() if k != previous}, allowed) or "stand"
         if action == "jump":
-            frames = int(round(0.7 * fps)) * int(rng.integers(1, 3))
+            frames = round(0.7 * fps) * int(rng.integers(1, 3))
         elif action in moves:
             frames = _seconds(rng, fps, 1.5, 3.5)
         else:
@@ -175,7 +174,7 @@ def _plan_walker(rng: np.random.Generator, category: str, allowed: set[str], fps
         total += frames
         previous = action
     if falls:
-        steps.append(_Step("fall", max(2, int(round(0.6 * fps)))))
+        steps.append(_Step("fall", max(2, round(0.6 * fps))))
         steps.append(_Step("lie", n))
     elif leaves:
         steps.append(_Step(_pick(rng, moves, allowed) or "walk", n, leave=True))
@@ -281,7 +280,7 @@ class _Walker:
         label = action
         if category in ("person", "dog"):
             self.phase += 2 * math.pi * CYCLE_HZ.get(action, 0.0) * dt
-            hop = int(round(0.7 * self.fps))
+            hop = round(0.7 * self.fps)
             self.lift = 0.3 * math.sin(math.pi * ((self.step_frame % hop) + 0.5) / hop) if action == "jump" else 0.0
             if category == "dog":
                 self.lift *= 0.8
@@ -415,7 +414,7 @@ def simulate(config: WorldConfig, seed: int, video_id: str = "") -> Scene:
     rng = np.random.default_rng(seed)
     fps = config.fps
     duration = float(rng.uniform(config.min_duration_s, config.max_duration_s))
-    n = max(int(round(duration * fps)), 2)
+    n = max(round(duration * fps), 2)
     geo = _Geometry(config)
     allowed = set(config.actions)
     pairs = _choose_objects(rng, config)
@@ -525,14 +524,14 @@ def _measure_visibility(objs: list[FrameObject], scenery: list[tuple[float, tupl
             o.in_frame, o.occluded = 0.0, 0.0
             continue
         o.in_frame = (cx2 - cx1) * (cy2 - cy1) / area
-        ix1, iy1 = int(math.floor(cx1)), int(math.floor(cy1))
-        mask = np.zeros((int(math.ceil(cy2)) - iy1, int(math.ceil(cx2)) - ix1), bool)
+        ix1, iy1 = math.floor(cx1), math.floor(cy1)
+        mask = np.zeros((math.ceil(cy2) - iy1, math.ceil(cx2) - ix1), bool)
         for y, (bx1, by1, bx2, by2), tid in blockers:
             in_front = y > o.pose.y or (tid == -1 and y == o.pose.y)
             if tid == o.track_id or not in_front:
                 continue
             a, b = max(int(bx1) - ix1, 0), max(int(by1) - iy1, 0)
-            c, d = min(int(math.ceil(bx2)) - ix1, mask.shape[1]), min(int(math.ceil(by2)) - iy1, mask.shape[0])
+            c, d = min(math.ceil(bx2) - ix1, mask.shape[1]), min(math.ceil(by2) - iy1, mask.shape[0])
             if c > a and d > b:
                 mask[b:d, a:c] = True
         o.occluded = float(mask.mean()) if mask.size else 0.0

@@ -42,7 +42,7 @@ def format_counter(title: str, counter: Counter, limit: int = 20) -> str:
     width = max([len(str(k)) for k in counter] + [len(title)])
     lines = [f"{title:<{width}}  {'count':>7}  {'share':>6}"]
     for key, n in counter.most_common(limit):
-        lines.append(f"{str(key):<{width}}  {n:>7}  {100 * n / total:5.1f}%")
+        lines.append(f"{key!s:<{width}}  {n:>7}  {100 * n / total:5.1f}%")
     if len(counter) > limit:
         lines.append(f"... {len(counter) - limit} more")
     return "\n".join(lines)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from vidagent.errors import ConfigError
 from vidagent.tasks.world.config import ACTIONS, CLASSES, COLORS, EVENTS, VERBS
 from vidagent.tasks.world.scene import MAX_OCCLUDED, Scene
