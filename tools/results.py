@@ -115,6 +115,8 @@ class ActionResult(ToolResult):
 
     def render(self) -> str:
         who = f"track {self.track_id}" if self.track_id is not None else "the scene"
+        if not self.actions:
+            return f"No tracked objects in {self.span}, so no actions to recognise."
         top = ", ".join(f"{a.label} {a.score:.2f}" for a in self.actions)
         return f"Actions of {who} in {self.span}: {top}."
 

@@ -1,0 +1,104 @@
+"""detect_objects: tracking, counts, colors, class names and weight errors, with a fake YOLO model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tool_fakes import FakeYolo, fake_detector
+from vidagent.errors import ToolError
+from vidagent.tools import VideoSession
+from vidagent.tools.colors import PALETTE, box_color
+from vidagent.tools.detector import ObjectDetector, merge_fragments
+from vidagent.tools.results import Box, Track
+
+
+def test_one_moving_object_is_one_track(tiny_video: Path):
+    detector = fake_detector()
+    result = detector.run(VideoSession(tiny_video), 0.0, 6.0)
+    assert result.counts == {"person": 1}
+    assert result.max_simultaneous == {"person": 1}
+    track = result.tracks[0]
+    assert track.first_s == 0.0 and track.last_s >= 5.0
+    assert track.color == "white"
+    xs = [b.x1 for b in track.boxes]
+    assert xs == sorted(xs)  # the square moves right
+
+
+def test_track_ids_are_stable_across_calls_and_spans(tiny_video: Path):
+    detector = fake_detector()
+    session = VideoSession(tiny_video)
+    whole = detector.run(session, 0.0, 6.0)
+    part = detector.run(session, 2.0, 3.0)
+    assert [t.track_id for t in part.tracks] == [t.track_id for t in whole.tracks]
+    assert all(2.0 <= b.t_s < 3.0 for b in part.tracks[0].boxes)
+    assert detector.model.calls == 30  # the video was detected once (6 s at 5 fps)
+
+
+def test_a_short_occlusion_keeps_the_track(tiny_video: Path):
+    detector = fake_detector()
+    detector.model = FakeYolo(drop={10, 11, 12, 13})  # 0.8 s without detections
+    result = detector.run(VideoSession(tiny_video), 0.0, 6.0)
+    assert result.counts == {"person": 1}
+
+
+def test_fragments_of_one_object_are_merged_but_not_other_colors():
+    a = Track(1, "car", "red", 0.0, 1.0, [Box(0.0, 0, 0, 20, 10, "car", 1), Box(1.0, 10, 0, 30, 10, "car", 1)])
+    b = Track(2, "car", "red", 2.0, 3.0, [Box(2.0, 30, 0, 50, 10, "car", 2), Box(3.0, 40, 0, 60, 10, "car", 2)])
+    c = Track(3, "car", "blue", 2.0, 3.0, [Box(2.0, 30, 0, 50, 10, "car", 3)])
+    merged = merge_fragments([a, b, c], frame_width=320)
+    assert sorted((t.track_id, t.color) for t in merged) == [(1, "red"), (3, "blue")]
+    assert merged[0].last_s == 3.0 and all(box.track_id == 1 for box in merged[0].boxes)
+
+
+def test_classes_filter_and_plurals(tiny_video: Path):
+    detector = fake_detector()
+    session = VideoSession(tiny_video)
+    assert detector.run(session, 0.0, 6.0, classes=["people"]).counts == {"person": 1}
+    assert detector.run(session, 0.0, 6.0, classes=["cars"]).counts == {}
+
+
+def test_unknown_class_lists_the_known_ones(tiny_video: Path):
+    tool = fake_detector().as_tool()
+    call = tool.invoke(VideoSession(tiny_video), {"start_s": 0.0, "end_s": 2.0, "classes": ["unicorn"]})
+    assert not call.ok and "unicorn" in call.text and "person, car, ball" in call.text
+
+
+def test_bad_spans_are_error_observations(tiny_video: Path):
+    tool = fake_detector().as_tool()
+    session = VideoSession(tiny_video)
+    assert "outside the video" in tool.invoke(session, {"start_s": 50.0, "end_s": 60.0}).text
+    assert "empty time range" in tool.invoke(session, {"start_s": 2.0, "end_s": 2.0}).text
+
+
+def test_missing_and_corrupt_weights_name_the_file_and_the_fix(tmp_path: Path, tiny_video: Path):
+    session = VideoSession(tiny_video)
+    missing = ObjectDetector(tmp_path / "nope.pt").as_tool().invoke(session, {"start_s": 0.0, "end_s": 1.0})
+    assert not missing.ok and "nope.pt" in missing.error and "train_detector" in missing.error
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    corrupt = ObjectDetector(bad).as_tool().invoke(session, {"start_s": 0.0, "end_s": 1.0})
+    assert not corrupt.ok and "bad.pt" in corrupt.error and "cannot be loaded" in corrupt.error
+
+
+def test_fingerprint_changes_with_the_weights_file(tmp_path: Path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"a")
+    before = ObjectDetector(weights).fingerprint()
+    weights.write_bytes(b"ab")
+    assert ObjectDetector(weights).fingerprint() != before
+
+
+@pytest.mark.parametrize("name", list(PALETTE))
+def test_box_color_names_each_palette_color_on_grass(name: str):
+    image = np.zeros((60, 60, 3), np.uint8)
+    image[:] = (80, 150, 65)  # park lawn, close to "green"
+    image[20:40, 20:40] = PALETTE[name]
+    assert box_color(image, (20, 20, 40, 40))[0] == name
+
+
+def test_palette_matches_the_world():
+    world = pytest.importorskip("vidagent.tasks.world.config")
+    assert PALETTE == world.COLORS

@@ -1,0 +1,83 @@
+"""Color names for boxes: which named color dominates an object, judged against its surroundings.
+
+The palette is the world's color set (``vidagent.tasks.world.config.COLORS``), copied here because
+``tools`` depends on nothing else in the project; a test checks that the two stay equal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PALETTE: dict[str, tuple[int, int, int]] = {
+    "red": (205, 35, 35),
+    "green": (40, 165, 55),
+    "blue": (40, 80, 215),
+    "yellow": (240, 215, 40),
+    "orange": (245, 130, 20),
+    "purple": (135, 55, 180),
+    "white": (245, 245, 245),
+    "black": (30, 30, 30),
+}
+COLOR_NAMES = tuple(PALETTE)
+_PALETTE_RGB = np.array(list(PALETTE.values()), np.float32)  # [C, 3]
+# A pixel farther than this (RGB euclidean) from every palette color counts as no color at all
+# (skin, asphalt, shadows). Lighting gain and noise in the world stay well inside it.
+_MAX_DISTANCE = 80.0
+
+
+def palette_histogram(pixels: np.ndarray) -> np.ndarray:
+    """Share of pixels nearest to each palette color (unmatched pixels count for none). [P, 3] -> [C]"""
+    if len(pixels) == 0:
+        return np.zeros(len(PALETTE), np.float32)
+    flat = pixels.reshape(-1, 3).astype(np.float32)  # [P, 3]
+    distance = np.linalg.norm(flat[:, None, :] - _PALETTE_RGB[None, :, :], axis=2)  # [P, C]
+    nearest = distance.argmin(axis=1)  # [P]
+    matched = distance[np.arange(len(flat)), nearest] < _MAX_DISTANCE
+    counts = np.bincount(nearest[matched], minlength=len(PALETTE)).astype(np.float32)
+    return counts / len(flat)
+
+
+def box_color(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[str, float]:
+    """Name the dominant color of the object in ``box`` (x1, y1, x2, y2 pixels) of an RGB image.
+
+    Background pixels inside the box are left out first: a pixel counts as the object's when its coarse
+    color bin is much more common inside the box than in a ring around it (grass, sky, road). The
+    remaining pixels vote for their nearest palette color. Returns (name, share of object pixels).
+    """
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, x2 = max(0, min(x1, width - 1)), max(1, min(x2, width))
+    y1, y2 = max(0, min(y1, height - 1)), max(1, min(y2, height))
+    if x2 <= x1 or y2 <= y1:
+        return "unknown", 0.0
+    inner = image[y1:y2, x1:x2].reshape(-1, 3)
+    pad_x, pad_y = max(3, (x2 - x1) // 3), max(3, (y2 - y1) // 3)
+    rx1, ry1, rx2, ry2 = max(0, x1 - pad_x), max(0, y1 - pad_y), min(width, x2 + pad_x), min(height, y2 + pad_y)
+    ring_mask = np.ones((ry2 - ry1, rx2 - rx1), bool)
+    ring_mask[y1 - ry1 : y2 - ry1, x1 - rx1 : x2 - rx1] = False
+    ring = image[ry1:ry2, rx1:rx2][ring_mask]
+    inner_bins = _bins(inner)
+    p_inner = np.bincount(inner_bins, minlength=512) / max(1, len(inner_bins))
+    p_ring = np.bincount(_bins(ring), minlength=512) / max(1, len(ring)) if len(ring) else np.zeros(512)
+    foreground = p_inner[inner_bins] > 3.0 * p_ring[inner_bins]  # [P] this color is the object's, not the scene's
+    pixels = inner[foreground] if foreground.sum() >= max(4, 0.05 * len(inner)) else inner
+    shares = palette_histogram(pixels)
+    best = int(shares.argmax())
+    if shares[best] < 0.03:
+        return "unknown", 0.0
+    return COLOR_NAMES[best], float(shares[best])
+
+
+def _bins(pixels: np.ndarray) -> np.ndarray:
+    """Coarse RGB bin (8 levels per channel) of each pixel. [P, 3] -> [P]"""
+    q = (pixels.reshape(-1, 3) // 32).astype(np.int64)
+    return q[:, 0] * 64 + q[:, 1] * 8 + q[:, 2]
+
+
+def vote(names: list[str]) -> str:
+    """Most frequent known color of a track's boxes ("unknown" only when nothing else was seen)."""
+    known = [n for n in names if n != "unknown"]
+    if not known:
+        return "unknown"
+    values, counts = np.unique(known, return_counts=True)
+    return str(values[counts.argmax()])

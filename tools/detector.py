@@ -1,0 +1,313 @@
+"""``detect_objects``: ultralytics YOLO + ByteTrack over a time span, with color and counts.
+
+ultralytics is AGPL-3.0: it is imported only inside this module (and ``train_detector``), never at
+import time of ``vidagent.tools``.
+
+How it works:
+
+* The video is tracked in chunks of ``chunk_s`` seconds at ``sample_fps`` (YOLO on batches of frames,
+  then ByteTrack frame by frame, with ``track_buffer`` scaled to the sample rate). Each chunk is tracked
+  once per process and memoised, so track ids are stable across calls and shared with
+  ``recognize_action(track_id=...)`` and ``describe_frame``.
+* Fragments of one object (broken by an occluder) are merged when class and color agree and the second
+  starts near where the first ended, shortly after.
+* Each track gets a color by voting over its boxes (``vidagent.tools.colors``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidagent.errors import ToolError
+from vidagent.tools.base import VisionTool
+from vidagent.tools.colors import box_color, vote
+from vidagent.tools.defaults import (
+    CONFIGS_DIR,
+    DETECTOR_WEIGHTS,
+    REBUILD,
+    corrupt_weights,
+    require_weights,
+    weights_fingerprint,
+)
+from vidagent.tools.results import Box, DetectionResult, TimeSpan, Track
+from vidagent.tools.video import VideoSession
+
+TRACKER_CONFIG = CONFIGS_DIR / "bytetrack.yaml"
+PLURALS = {"people": "person", "persons": "person", "men": "person", "women": "person"}
+
+
+@dataclass
+class Detections:
+    """Detections of one frame as numpy arrays; the duck type ultralytics' BYTETracker reads."""
+
+    xyxy: np.ndarray  # [K, 4] pixels
+    conf: np.ndarray  # [K]
+    cls: np.ndarray  # [K]
+
+    @property
+    def xywh(self) -> np.ndarray:  # [K, 4] centre x, centre y, width, height
+        wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
+        return np.concatenate([self.xyxy[:, :2] + wh / 2, wh], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, mask: Any) -> Detections:
+        return Detections(self.xyxy[mask], self.conf[mask], self.cls[mask])
+
+
+@dataclass
+class TrackedChunk:
+    """The tracks of one chunk of video, every class, before filtering by span or class."""
+
+    tracks: list[Track]
+    times_s: list[float]  # the sampled times
+    frames_used: int
+    boxes_per_time: dict[float, list[Box]] = field(default_factory=dict)
+
+
+class YoloModel:
+    """A loaded ultralytics detection model, run directly on batches of RGB frames."""
+
+    def __init__(self, weights: Path, imgsz: int, conf: float, iou: float):
+        from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
+
+        prepare_ultralytics()
+        import torch  # noqa: PLC0415
+        from ultralytics import YOLO  # noqa: PLC0415
+
+        try:
+            self.yolo = YOLO(str(weights), task="detect")
+            self.yolo.fuse()
+        except Exception as error:  # ultralytics raises many types for a bad file
+            raise corrupt_weights(weights, "detector", REBUILD["detector"], error) from None
+        self.net = self.yolo.model.float().eval()
+        self.names: dict[int, str] = dict(self.yolo.names)
+        self.imgsz, self.conf, self.iou = imgsz, conf, iou
+        self.stride = max(32, int(self.net.stride.max()))
+        self.end2end = bool(getattr(self.net.model[-1], "end2end", False))  # YOLO26-style heads skip NMS
+        self.torch = torch
+
+    def _letterbox(self, images: np.ndarray) -> tuple[Any, float]:
+        """[N,H,W,3] uint8 RGB -> [N,3,h,w] float in [0,1]; long side = imgsz, padded to the stride."""
+        torch = self.torch
+        height, width = images.shape[1:3]
+        scale = self.imgsz / max(height, width)
+        new_h, new_w = round(height * scale), round(width * scale)
+        pad_h, pad_w = -new_h % self.stride, -new_w % self.stride
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255  # [N,3,H,W]
+        if (new_h, new_w) != (height, width):
+            x = torch.nn.functional.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False,
+                                                antialias=scale < 1)
+        x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), value=114 / 255)  # [N,3,h,w]
+        return x, scale
+
+    def detect(self, images: np.ndarray, batch_size: int = 16) -> list[Detections]:
+        """Detections per frame, boxes in the frames' pixel coordinates."""
+        from ultralytics.utils.nms import non_max_suppression  # noqa: PLC0415
+
+        out: list[Detections] = []
+        with self.torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                x, scale = self._letterbox(images[start : start + batch_size])
+                preds = self.net(x)
+                rows = non_max_suppression(preds, self.conf, self.iou, max_det=100, end2end=self.end2end,
+                                           nc=len(self.names))  # list of [K, 6]: x1 y1 x2 y2 conf cls
+                for row in rows:
+                    row = row.numpy()
+                    out.append(Detections(row[:, :4] / scale, row[:, 4], row[:, 5].astype(int)))
+        return out
+
+    def detect_one_by_one(self, images: np.ndarray) -> list[Detections]:
+        """The ultralytics predictor called frame by frame (the baseline batching is measured against)."""
+        out = []
+        for image in images:
+            result = self.yolo.predict(image[..., ::-1], imgsz=self.imgsz, conf=self.conf, iou=self.iou,
+                                       verbose=False)[0]  # ultralytics reads numpy frames as BGR
+            boxes = result.boxes.cpu().numpy()
+            out.append(Detections(boxes.xyxy, boxes.conf, boxes.cls.astype(int)))
+        return out
+
+
+class ObjectDetector(VisionTool):
+    """YOLO + ByteTrack. ``weights`` is any ultralytics detection checkpoint (default: the world model)."""
+
+    name = "detect_objects"
+
+    def __init__(self, weights: str | Path | None = None, *, imgsz: int = 320, conf: float = 0.25,
+                 iou: float = 0.6, sample_fps: float = 5.0, chunk_s: float = 60.0, batch_size: int = 16,
+                 min_track_frames: int = 2, tracker_config: str | Path = TRACKER_CONFIG):
+        self.weights = Path(weights).expanduser() if weights is not None else DETECTOR_WEIGHTS
+        self.imgsz, self.conf, self.iou = imgsz, conf, iou
+        self.sample_fps, self.chunk_s, self.batch_size = sample_fps, chunk_s, batch_size
+        self.min_track_frames = min_track_frames
+        self.tracker_config = Path(tracker_config)
+        self.model: YoloModel | None = None
+        self._chunks: dict[tuple[str, int, str], TrackedChunk] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        if self.model is None:
+            require_weights(self.weights, "detector", REBUILD["detector"])
+            self.model = YoloModel(self.weights, self.imgsz, self.conf, self.iou)
+
+    def fingerprint(self) -> str:
+        return (f"yolo:{weights_fingerprint(self.weights)}:{self.imgsz}:{self.conf}:{self.iou}:"
+                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}")
+
+    @property
+    def class_names(self) -> list[str]:
+        self.setup()
+        assert self.model is not None
+        return list(self.model.names.values())
+
+    # -- the tool -------------------------------------------------------------------------------------
+    def run(self, video: VideoSession, start_s: float, end_s: float,
+            classes: list[str] | None = None) -> DetectionResult:
+        """Detect and track objects in a time span: each track's class, color and when it is seen, with counts.
+
+        Args:
+            start_s: Start of the span in seconds.
+            end_s: End of the span in seconds.
+            classes: Only report these object classes (e.g. ["person", "car"]); every class when omitted.
+        """
+        start_s, end_s = video.ref.check_range(start_s, end_s)
+        wanted = self.resolve_classes(classes)
+        tracks, times, frames_used = self.tracks_in_span(video, start_s, end_s)
+        tracks = [t for t in tracks if wanted is None or t.label in wanted]
+        counts: dict[str, int] = {}
+        for t in tracks:
+            counts[t.label] = counts.get(t.label, 0) + 1
+        seen_at = {(t.label, b.t_s, t.track_id) for t in tracks for b in t.boxes}
+        max_simultaneous = {label: max(sum(1 for lab, time, _ in seen_at if lab == label and time == at)
+                                       for at in times) for label in counts}
+        return DetectionResult(TimeSpan(start_s, end_s), tracks, counts, max_simultaneous, frames_used)
+
+    def resolve_classes(self, classes: list[str] | None) -> set[str] | None:
+        """Map requested names (plurals allowed) to the model's classes; unknown names list the known ones."""
+        if classes is None:
+            return None
+        known = self.class_names
+        resolved, unknown = set(), []
+        for name in classes:
+            key = name.strip().lower()
+            candidates = [key, PLURALS.get(key, key), key[:-1] if key.endswith("s") else key,
+                          key[:-2] if key.endswith("es") else key]
+            match = next((c for c in candidates if c in known), None)
+            if match is None:
+                unknown.append(name)
+            else:
+                resolved.add(match)
+        if unknown:
+            raise ToolError(f"unknown class {unknown}; the detector knows: {', '.join(known)}",
+                            "use one of the known class names, or omit classes")
+        return resolved
+
+    # -- tracking -------------------------------------------------------------------------------------
+    def tracks_in_span(self, video: VideoSession, start_s: float, end_s: float) -> tuple[list[Track], list[float], int]:
+        """Tracks (cut to the span) of every chunk the span touches, the sampled times, frames decoded now."""
+        tracks: list[Track] = []
+        times: list[float] = []
+        frames_used = 0
+        first, last = int(start_s // self.chunk_s), int(max(start_s, end_s - 1e-6) // self.chunk_s)
+        for chunk_index in range(first, last + 1):
+            chunk, used = self.tracked_chunk(video, chunk_index)
+            frames_used += used
+            times += [t for t in chunk.times_s if start_s <= t < end_s]
+            for track in chunk.tracks:
+                boxes = [b for b in track.boxes if start_s <= b.t_s < end_s]
+                if boxes:
+                    tracks.append(Track(track.track_id, track.label, track.color, boxes[0].t_s, boxes[-1].t_s, boxes))
+        if not times:  # a span shorter than the sampling step: fall back to the nearest sampled frame
+            chunk, _ = self.tracked_chunk(video, first)
+            nearest = min(chunk.times_s, key=lambda t: abs(t - start_s))
+            times = [nearest]
+            tracks = [Track(t.track_id, t.label, t.color, nearest, nearest, [b for b in t.boxes if b.t_s == nearest])
+                      for t in chunk.tracks if any(b.t_s == nearest for b in t.boxes)]
+        return tracks, times, frames_used
+
+    def tracked_chunk(self, video: VideoSession, chunk_index: int) -> tuple[TrackedChunk, int]:
+        """Track one chunk (memoised per video, chunk and model). Returns it and the frames sampled now."""
+        self.setup()
+        key = (video.ref.sha256, chunk_index, self.fingerprint())
+        with self._lock:
+            if key in self._chunks:
+                return self._chunks[key], 0
+        start = chunk_index * self.chunk_s
+        end = min(video.ref.duration_s, start + self.chunk_s)
+        fps = min(self.sample_fps, video.ref.fps)
+        frames = video.sample(start, end, fps=fps)
+        chunk = self.track_frames(frames.images, frames.times_s, fps, id_offset=chunk_index * 10_000)
+        with self._lock:
+            self._chunks[key] = chunk
+        return chunk, len(frames)
+
+    def track_frames(self, images: np.ndarray, times_s: list[float], fps: float, id_offset: int = 0) -> TrackedChunk:
+        """Detect on all frames in batches, then run a fresh ByteTrack over them in order."""
+        assert self.model is not None
+        detections = self.model.detect(images, self.batch_size)
+        tracker = self.new_tracker(fps)
+        raw: dict[int, list[tuple[Box, str]]] = {}
+        for image, time_s, dets in zip(images, times_s, detections, strict=True):
+            rows = tracker.update(dets, image[..., ::-1]) if len(dets) else tracker.update(dets, None)
+            for row in rows:  # x1 y1 x2 y2 track_id score cls idx
+                track_id, det_index = int(row[4]), int(row[7])
+                x1, y1, x2, y2 = (float(v) for v in dets.xyxy[det_index])  # the detection, not the Kalman box
+                label = self.model.names[int(dets.cls[det_index])]
+                box = Box(round(time_s, 3), round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), label,
+                          track_id + id_offset, round(float(dets.conf[det_index]), 3))
+                raw.setdefault(track_id + id_offset, []).append((box, box_color(image, (x1, y1, x2, y2))[0]))
+        tracks = []
+        for track_id, items in raw.items():
+            if len(items) < self.min_track_frames:
+                continue
+            boxes = [b for b, _ in items]
+            labels = [b.label for b in boxes]
+            label = max(set(labels), key=labels.count)
+            tracks.append(Track(track_id, label, vote([c for _, c in items]), boxes[0].t_s, boxes[-1].t_s, boxes))
+        tracks = merge_fragments(tracks, frame_width=images.shape[2])
+        return TrackedChunk(tracks, [round(t, 3) for t in times_s], len(images))
+
+    def new_tracker(self, fps: float) -> Any:
+        """A fresh ByteTrack; ``track_buffer`` in the config is in frames at 30 fps, scaled to ``fps``."""
+        from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: PLC0415
+        from ultralytics.utils import YAML, IterableSimpleNamespace  # noqa: PLC0415
+
+        config = IterableSimpleNamespace(**YAML.load(self.tracker_config))
+        config.track_buffer = max(2, math.ceil(config.track_buffer * fps / 30.0))
+        return BYTETracker(config)
+
+
+def merge_fragments(tracks: list[Track], frame_width: int, max_gap_s: float = 3.0,
+                    max_speed: float = 0.5) -> list[Track]:
+    """Join track fragments of one object: same class and color, the later one starting within
+    ``max_gap_s`` after the earlier ended, near enough for the object to have moved there (at most
+    ``max_speed`` frame widths per second, plus one box size)."""
+    tracks = sorted(tracks, key=lambda t: t.first_s)
+    merged: list[Track] = []
+    for track in tracks:
+        target = None
+        for earlier in merged:
+            gap = track.first_s - earlier.last_s
+            if earlier.label != track.label or earlier.color != track.color or not 0 < gap <= max_gap_s:
+                continue
+            a, b = earlier.boxes[-1], track.boxes[0]
+            distance = math.hypot((a.x1 + a.x2 - b.x1 - b.x2) / 2, (a.y1 + a.y2 - b.y1 - b.y2) / 2)
+            size = max(a.x2 - a.x1, a.y2 - a.y1, b.x2 - b.x1, b.y2 - b.y1)
+            if distance <= size + frame_width * max_speed * gap:
+                target = earlier
+                break
+        if target is None:
+            merged.append(Track(track.track_id, track.label, track.color, track.first_s, track.last_s,
+                                list(track.boxes)))
+        else:
+            target.boxes += [Box(b.t_s, b.x1, b.y1, b.x2, b.y2, b.label, target.track_id, b.score) for b in track.boxes]
+            target.last_s = track.last_s
+    return sorted(merged, key=lambda t: (t.first_s, t.track_id))

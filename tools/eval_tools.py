@@ -1,0 +1,279 @@
+"""``vidagent eval tools --split test``: accuracy of the default tools on held-out world videos.
+
+    python -m vidagent.tools.eval_tools --world data/world_eval --split test
+
+Metrics (targets from issue 4 in brackets):
+
+* detector mAP50, ultralytics ``val`` on frames of the split's videos [>= 0.90];
+* distinct-object counts: ``detect_objects`` over the whole video, per (video, class) pair present in the
+  ground truth or the prediction, the share where the count equals the ground truth [>= 0.85];
+* action top-1 on ground-truth segments: ``recognize_action(start, end, track_id)`` with the track that
+  best overlaps the actor's ground-truth boxes (end to end; a missed actor counts as wrong) [>= 0.85];
+  also the model alone on ground-truth boxes;
+* grounding: R@1 at IoU 0.3 / 0.5 / 0.7 and mIoU of ``ground_moment``'s top span on the split's
+  grounding questions [R@1 IoU 0.5 >= 0.60].
+
+The table is printed and written as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_ACTIONS, WorldVideo, load_world
+
+TARGETS = {"detector_map50": 0.90, "count_accuracy": 0.85, "action_top1": 0.85, "grounding_r1_iou0.5": 0.60}
+
+
+def add_eval_tools_parser(eval_subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``tools`` to the ``vidagent eval`` command group."""
+    parser = eval_subparsers.add_parser("tools", help="accuracy of the default vision tools on world videos",
+                                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--world", type=Path, default=Path("data/world_eval"),
+                        help="a directory from `vidagent world generate`")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    parser.add_argument("--videos", type=int, default=None, help="evaluate at most this many videos")
+    parser.add_argument("--only", nargs="*", default=["detector", "counts", "action", "grounding"],
+                        choices=["detector", "counts", "action", "grounding"], help="which metrics to compute")
+    parser.add_argument("--detector", type=Path, default=None, help="detector weights (default: the shipped ones)")
+    parser.add_argument("--action", type=Path, default=None, help="action weights (default: the shipped ones)")
+    parser.add_argument("--clip", type=Path, default=None, help="CLIP weights (default: the shipped ones)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: runs/eval_tools_<split>.json)")
+
+
+def select(videos: list[WorldVideo], split: str, limit: int | None) -> list[WorldVideo]:
+    chosen = [v for v in videos if split == "all" or v.truth.get("split") == split]
+    return chosen[:limit] if limit is not None else chosen
+
+
+# -- detector -----------------------------------------------------------------------------------------
+
+def detector_map50(videos: list[WorldVideo], weights: Path, work: Path) -> dict[str, Any]:
+    """mAP50 / mAP50-95 from ultralytics val on 4 frames per video."""
+    from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
+    from vidagent.tools.train_data import WORLD_CLASSES  # noqa: PLC0415
+    from vidagent.tools.train_detector import write_yolo_split  # noqa: PLC0415
+
+    if work.exists():
+        shutil.rmtree(work)
+    n = write_yolo_split(videos, work / "test", frames_per_video=4, seed=123)
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(WORLD_CLASSES))
+    data = work / "world_test.yaml"
+    images = (work / "test" / "images").resolve()
+    data.write_text(f"path: {work.resolve()}\ntrain: {images}\nval: {images}\nnames:\n{names}\n")
+    prepare_ultralytics()
+    import torch  # noqa: PLC0415
+    from ultralytics import YOLO  # noqa: PLC0415
+
+    torch.set_num_threads(2)
+    metrics = YOLO(str(weights)).val(data=str(data), imgsz=320, batch=32, workers=0, device="cpu", plots=False,
+                                     verbose=False, project=str(work.resolve()), name="val", exist_ok=True)
+    return {"detector_map50": round(float(metrics.box.map50), 4), "detector_map50_95": round(float(metrics.box.map), 4),
+            "detector_images": n}
+
+
+# -- counts, actions, grounding through the tools -------------------------------------------------------
+
+def gt_counts(video: WorldVideo) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for obj in video.truth["objects"]:
+        if any(b[5] < MAX_OCCLUDED for b in obj["boxes"]):
+            counts[obj["category"]] = counts.get(obj["category"], 0) + 1
+    return counts
+
+
+def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
+    from vidagent.tools.video import VideoSession  # noqa: PLC0415
+
+    correct = total = exact_videos = 0
+    errors: dict[str, int] = {}
+    for video in videos:
+        session = VideoSession(video.video)
+        result = detector.run(session, 0.0, session.ref.duration_s)
+        truth = gt_counts(video)
+        all_right = True
+        for label in set(truth) | set(result.counts):
+            total += 1
+            if truth.get(label, 0) == result.counts.get(label, 0):
+                correct += 1
+            else:
+                all_right = False
+                key = f"{label} {'over' if result.counts.get(label, 0) > truth.get(label, 0) else 'under'}"
+                errors[key] = errors.get(key, 0) + 1
+        exact_videos += all_right
+    return {"count_accuracy": round(correct / max(total, 1), 4), "count_pairs": total,
+            "count_videos_all_right": round(exact_videos / max(len(videos), 1), 4), "count_errors": errors}
+
+
+def _iou_box(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def matching_track(tracks: list[Any], table: dict[int, tuple], fps: float) -> int | None:
+    """The track whose boxes overlap the ground-truth boxes best (mean IoU over shared times)."""
+    best, best_iou = None, 0.2
+    for track in tracks:
+        ious = [_iou_box((b.x1, b.y1, b.x2, b.y2), table[k][:4]) for b in track.boxes
+                if (k := int(round(b.t_s * fps))) in table]
+        if ious and float(np.mean(ious)) > best_iou:
+            best, best_iou = track.track_id, float(np.mean(ious))
+    return best
+
+
+def action_accuracy(videos: list[WorldVideo], recognizer: Any, min_frames: int = 5) -> dict[str, Any]:
+    """End-to-end top-1 (detector tracks) and model-only top-1 (ground-truth boxes) on GT segments."""
+    from vidagent.tools.action import CLIP_FRAMES, STEP_S, clip_times, crop_clip, trajectory_features  # noqa: PLC0415
+    from vidagent.tools.video import VideoSession  # noqa: PLC0415
+
+    detector = recognizer.detector
+    recognizer.setup()
+    end_to_end = oracle = total = 0
+    confusion: dict[str, dict[str, int]] = {}
+    for video in videos:
+        session = VideoSession(video.video)
+        for seg in video.truth["segments"]:
+            if seg["end_frame"] - seg["start_frame"] < min_frames:
+                continue
+            table = {k: v for k, v in video.box_table(seg["track_id"]).items() if v[4] < MAX_OCCLUDED}
+            if not any(seg["start_frame"] <= k < seg["end_frame"] for k in table):
+                continue
+            total += 1
+            start, end = seg["start_s"], min(seg["end_s"], session.ref.duration_s)
+            tracks, _, _ = detector.tracks_in_span(session, *recognizer.context_span(session, start, end))
+            in_seg = {k: v for k, v in table.items() if seg["start_frame"] <= k < seg["end_frame"]}
+            track_id = matching_track(tracks, in_seg, video.fps)
+            predicted = "missed"
+            if track_id is not None:
+                result = recognizer.run(session, start, end, track_id=track_id)
+                predicted = result.actions[0].label
+            end_to_end += predicted == seg["action"]
+            confusion.setdefault(seg["action"], {}).setdefault(predicted, 0)
+            confusion[seg["action"]][predicted] += 1
+            # the model alone, on ground-truth boxes
+            windows = clip_times(start, end)
+            times = [t for w in windows for t in w]
+            known = np.array(sorted(table))
+            boxes = np.array([table[int(known[np.abs(known - round(t * video.fps)).argmin()])][:4] for t in times],
+                             np.float32)
+            frames = session.sample(max(0.0, min(times)), min(session.ref.duration_s, max(times) + 1e-3),
+                                    fps=1 / STEP_S)
+            ftimes = np.asarray(frames.times_s)
+            crops = np.stack([crop_clip(frames.images[[int(np.abs(ftimes - t).argmin()) for t in w]],
+                                        boxes[i * CLIP_FRAMES : (i + 1) * CLIP_FRAMES]) for i, w in enumerate(windows)])
+            trajs = np.stack([trajectory_features(boxes[i * CLIP_FRAMES : (i + 1) * CLIP_FRAMES])
+                              for i in range(len(windows))])
+            probs = recognizer.backend.predict(crops, trajs).mean(axis=0)
+            oracle += recognizer.labels[int(probs.argmax())] == seg["action"]
+    per_action = {a: round(row.get(a, 0) / max(1, sum(row.values())), 3) for a, row in sorted(confusion.items())}
+    return {"action_top1": round(end_to_end / max(total, 1), 4), "action_top1_gt_boxes": round(oracle / max(total, 1), 4),
+            "action_segments": total, "action_top1_per_class": per_action,
+            "action_confusion": {a: dict(sorted(row.items(), key=lambda kv: -kv[1])) for a, row in confusion.items()}}
+
+
+def grounding_questions(world: Path, videos: list[WorldVideo]) -> list[dict[str, Any]]:
+    ids = {v.truth["video_id"] for v in videos}
+    out = []
+    for path in sorted(world.rglob("questions*.jsonl")):
+        for line in path.read_text().splitlines():
+            q = json.loads(line)
+            if q["family"] == "grounding" and q["video"] in ids:
+                q["_dir"] = path.parent
+                out.append(q)
+    return out
+
+
+def _iou_span(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0
+
+
+def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> dict[str, Any]:
+    from vidagent.tools.video import VideoSession  # noqa: PLC0415
+
+    ious = []
+    by_video = {v.truth["video_id"]: v for v in videos}
+    for q in grounding_questions(world, videos):
+        query = q["program"]["calls"][0]["args"]["query"]
+        session = VideoSession(by_video[q["video"]].video)
+        result = grounder.run(session, query, top_k=1)
+        top = result.spans[0]
+        ious.append(_iou_span((top.start_s, top.end_s), tuple(q["answer"])))
+    ious_arr = np.asarray(ious)
+    out = {f"grounding_r1_iou{th}": round(float((ious_arr >= th).mean()) if len(ious) else 0.0, 4)
+           for th in (0.3, 0.5, 0.7)}
+    out["grounding_miou"] = round(float(ious_arr.mean()) if len(ious) else 0.0, 4)
+    out["grounding_questions"] = len(ious)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch  # noqa: PLC0415
+
+    from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
+    from vidagent.tools.defaults import DETECTOR_WEIGHTS  # noqa: PLC0415
+    from vidagent.tools.detector import ObjectDetector  # noqa: PLC0415
+    from vidagent.tools.grounding import MomentGrounder  # noqa: PLC0415
+
+    torch.set_num_threads(2)
+    videos = select(load_world(args.world), args.split, args.videos)
+    report: dict[str, Any] = {"world": str(args.world), "split": args.split, "videos": len(videos)}
+    started = time.time()
+    detector = ObjectDetector(args.detector)
+    if "detector" in args.only:
+        report.update(detector_map50(videos, args.detector or DETECTOR_WEIGHTS, Path("runs") / "eval_detector"))
+        torch.set_num_threads(2)  # ultralytics resets it
+    if "counts" in args.only:
+        report.update(count_accuracy(videos, detector))
+    if "action" in args.only:
+        report.update(action_accuracy(videos, ActionRecognizer(args.action, detector=detector)))
+    if "grounding" in args.only:
+        report.update(grounding_accuracy(args.world, videos, MomentGrounder(args.clip)))
+    report["seconds"] = round(time.time() - started, 1)
+    print(format_table(report))
+    out = args.out or Path("runs") / f"eval_tools_{args.split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def format_table(report: dict[str, Any]) -> str:
+    rows = [("metric", "value", "target")]
+    for key, value in report.items():
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            target = TARGETS.get(key)
+            rows.append((key, f"{value:.3f}" if isinstance(value, float) else str(value),
+                         "" if target is None else (f">= {target:.2f} " + ("ok" if value >= target else "MISSED"))))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{r[0]:<{width}}  {r[1]:>8}  {r[2]}" for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vidagent.tools.eval_tools", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

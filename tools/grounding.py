@@ -1,0 +1,248 @@
+"""``ground_moment``: find when a described moment happens, with open_clip embeddings.
+
+Per video, frames are sampled at ``embed_fps`` and embedded once; the embeddings are cached on disk
+(npz keyed by video sha256 + model fingerprint + rate). A query is embedded, compared with every frame,
+z-scored and smoothed; windows of several lengths are scored by how much more similar their inside is
+than their outside, and the best non-overlapping windows are returned.
+
+Models: the default is a tiny open_clip model (``tools/configs/world-clip.json``) trained on world
+frames and captions; its safetensors metadata says which config it uses and whether it sees two frames
+stacked (``frame_stack=2``: the frame ``frame_gap_s`` earlier above the current one, so motion is visible).
+Any open_clip model works with local weights: ``MomentGrounder(model_name="ViT-B-32", weights=path)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidagent.errors import ToolError
+from vidagent.offline import cache_root
+from vidagent.tools.base import VisionTool
+from vidagent.tools.defaults import CLIP_WEIGHTS, CONFIGS_DIR, REBUILD, corrupt_weights, require_weights, weights_fingerprint
+from vidagent.tools.results import GroundingResult, ScoredSpan
+from vidagent.tools.video import VideoSession
+
+WORLD_CLIP_CONFIG = CONFIGS_DIR / "world-clip.json"
+WORLD_CLIP_NAME = "world-clip"
+WINDOW_SECONDS = (0.8, 1.2, 1.6, 2.4, 3.2, 4.8, 6.4, 9.6, 12.8)
+
+
+def load_state_dict(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Tensors and metadata from a safetensors file, or a plain state dict via ``torch.load(weights_only=True)``."""
+    import torch  # noqa: PLC0415
+
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open  # noqa: PLC0415
+
+        with safe_open(str(path), "pt") as handle:
+            metadata = handle.metadata() or {}
+            return {k: handle.get_tensor(k).float() for k in handle.keys()}, metadata
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise TypeError(f"expected a state dict, found {type(state).__name__}")
+    return {k.removeprefix("module."): v for k, v in state.items()}, {}
+
+
+class ClipModel:
+    """An open_clip model with local weights, a tokenizer, and frame preprocessing."""
+
+    def __init__(self, model_name: str | None, weights: Path, config: Path | None, rebuild: str):
+        import open_clip  # noqa: PLC0415
+        import torch  # noqa: PLC0415
+
+        try:
+            state, metadata = load_state_dict(weights)
+        except Exception as error:
+            raise corrupt_weights(weights, "CLIP", rebuild, error) from None
+        self.model_name = model_name or metadata.get("open_clip_model", WORLD_CLIP_NAME)
+        self.frame_stack = int(metadata.get("frame_stack", 1))
+        self.frame_gap_s = float(metadata.get("frame_gap_s", 0.0))
+        if config is not None:
+            open_clip.add_model_config(config)
+        if self.model_name not in open_clip.list_models():
+            raise ToolError(f"unknown open_clip model {self.model_name!r}",
+                            "pass model_name= one of open_clip.list_models(), or config= a model config JSON")
+        model = open_clip.create_model(self.model_name, pretrained=None)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            raise corrupt_weights(weights, f"CLIP ({self.model_name})", rebuild, error) from None
+        self.model = model.eval()
+        self.tokenizer = open_clip.get_tokenizer(self.model_name)
+        self.image_size = tuple(model.visual.image_size)  # (H, W)
+        self.mean = torch.tensor(model.visual.image_mean or open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+        self.std = torch.tensor(model.visual.image_std or open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+        self.torch = torch
+
+    def images_to_tensor(self, images: np.ndarray) -> Any:
+        """[N,H,W,3] uint8 RGB (N frames, or N stacks of ``frame_stack`` frames concatenated in H) ->
+        normalised [N,3,h,w] at the model's input size."""
+        torch = self.torch
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255  # [N,3,H,W]
+        x = torch.nn.functional.interpolate(x, size=self.image_size, mode="bilinear", align_corners=False,
+                                            antialias=True)
+        return (x - self.mean) / self.std
+
+    def encode_images(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """L2-normalised image embeddings [N, D]."""
+        out = []
+        with self.torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                feats = self.model.encode_image(self.images_to_tensor(images[start : start + batch_size]))
+                out.append(self.torch.nn.functional.normalize(feats, dim=-1).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised text embeddings [N, D]."""
+        with self.torch.inference_mode():
+            feats = self.model.encode_text(self.tokenizer(texts))
+            return self.torch.nn.functional.normalize(feats, dim=-1).numpy().astype(np.float32)
+
+
+def stack_frames(frames: np.ndarray, stack: int, gap: int) -> np.ndarray:
+    """Per time step, the frames ``gap`` steps apart (oldest on top) concatenated along H.
+
+    [N,H,W,3] -> [N, stack*H, W, 3]; the first steps repeat the first frame.
+    """
+    if stack == 1:
+        return frames
+    n = len(frames)
+    parts = [frames[np.clip(np.arange(n) - gap * (stack - 1 - k), 0, n - 1)] for k in range(stack)]
+    return np.concatenate(parts, axis=1)
+
+
+@dataclass
+class FrameEmbeddings:
+    times_s: np.ndarray  # [T]
+    embeddings: np.ndarray  # [T, D]
+
+
+class MomentGrounder(VisionTool):
+    """Temporal grounding with an open_clip model (default: the tiny world CLIP)."""
+
+    name = "ground_moment"
+
+    def __init__(self, weights: str | Path | None = None, *, model_name: str | None = None,
+                 config: str | Path | None = WORLD_CLIP_CONFIG, embed_fps: float = 5.0, max_frames: int = 300,
+                 smooth_s: float = 0.6, cache_dir: str | Path | None = None):
+        self.weights = Path(weights).expanduser() if weights is not None else CLIP_WEIGHTS
+        self.model_name = model_name
+        self.config = Path(config) if config is not None else None
+        self.embed_fps, self.max_frames, self.smooth_s = embed_fps, max_frames, smooth_s
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root() / "clip_embeddings"
+        self.model: ClipModel | None = None
+        self._memo: dict[str, FrameEmbeddings] = {}
+        self._lock = threading.Lock()
+
+    def setup(self) -> None:
+        if self.model is None:
+            rebuild = REBUILD["clip"] if self.weights == CLIP_WEIGHTS else "pass the path of valid open_clip weights"
+            require_weights(self.weights, "CLIP", rebuild)
+            self.model = ClipModel(self.model_name, self.weights, self.config, rebuild)
+
+    def fingerprint(self) -> str:
+        return f"clip:{self.model_name}:{weights_fingerprint(self.weights)}:{self.embed_fps}:{self.smooth_s}"
+
+    def run(self, video: VideoSession, query: str, top_k: int = 3) -> GroundingResult:
+        """Find when a described moment happens (e.g. "the red car stops"): the best matching time spans.
+
+        Args:
+            query: What happens, in a short sentence ("a person in blue jumps").
+            top_k: How many candidate spans to return, best first (1-10).
+        """
+        if not query.strip():
+            raise ToolError("the query is empty", 'describe the moment in words, e.g. "the red car stops"')
+        if not 1 <= top_k <= 10:
+            raise ToolError(f"top_k must be within 1-10, got {top_k}", "use e.g. top_k=3")
+        frames = self.frame_embeddings(video)
+        assert self.model is not None
+        query_embedding = self.model.encode_texts([query.strip()])[0]  # [D]
+        similarity = frames.embeddings @ query_embedding  # [T]
+        spans = search_windows(similarity, frames.times_s, video.ref.duration_s, top_k,
+                               smooth=max(1, round(self.smooth_s * self._rate(video))))
+        return GroundingResult(query.strip(), spans)
+
+    def _rate(self, video: VideoSession) -> float:
+        return min(self.embed_fps, video.ref.fps, self.max_frames / video.ref.duration_s)
+
+    def frame_embeddings(self, video: VideoSession) -> FrameEmbeddings:
+        """Embeddings of frames sampled over the whole video: memory, then disk cache, then the model."""
+        self.setup()
+        assert self.model is not None
+        rate = self._rate(video)
+        key = hashlib.sha256(f"{video.ref.sha256}|{self.fingerprint()}|{rate:.4f}".encode()).hexdigest()[:32]
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        path = self.cache_dir / f"{key}.npz"
+        if path.exists():
+            try:
+                with np.load(path) as data:
+                    result = FrameEmbeddings(data["times_s"], data["embeddings"])
+            except (OSError, ValueError, KeyError):
+                path.unlink(missing_ok=True)  # a torn write: recompute
+            else:
+                with self._lock:
+                    self._memo[key] = result
+                return result
+        frames = video.sample(0.0, video.ref.duration_s, fps=rate)
+        gap = max(1, round(self.model.frame_gap_s * rate)) if self.model.frame_stack > 1 else 1
+        images = stack_frames(frames.images, self.model.frame_stack, gap)
+        result = FrameEmbeddings(np.asarray(frames.times_s, np.float32), self.model.encode_images(images))
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp.npz")
+        np.savez(tmp, times_s=result.times_s, embeddings=result.embeddings)
+        tmp.replace(path)  # atomic: readers never see half a file
+        with self._lock:
+            self._memo[key] = result
+        return result
+
+
+def search_windows(similarity: np.ndarray, times_s: np.ndarray, duration_s: float, top_k: int,
+                   smooth: int = 3, window_seconds: tuple[float, ...] = WINDOW_SECONDS) -> list[ScoredSpan]:
+    """Best non-overlapping windows by contrast: mean z-scored similarity inside minus outside.
+
+    similarity, times_s: [T]. Windows span ``window_seconds`` (those shorter than the video).
+    """
+    t = len(similarity)
+    z = (similarity - similarity.mean()) / max(float(similarity.std()), 1e-6)  # [T]
+    if smooth > 1:
+        kernel = np.ones(smooth) / smooth
+        z = np.convolve(np.pad(z, (smooth // 2, smooth - 1 - smooth // 2), mode="edge"), kernel, mode="valid")
+    step = float(np.median(np.diff(times_s))) if t > 1 else duration_s
+    cumsum = np.concatenate([[0.0], np.cumsum(z)])  # [T+1]
+    total = cumsum[-1]
+    candidates: list[tuple[float, float, float]] = []
+    lengths = sorted({max(1, min(t, round(s / step))) for s in window_seconds if s < duration_s}
+                     or {max(1, t // 2)})
+    for length in lengths:
+        starts = np.arange(0, t - length + 1)
+        inside = (cumsum[starts + length] - cumsum[starts]) / length
+        outside = (total - inside * length) / max(t - length, 1) if length < t else np.zeros_like(inside)
+        scores = inside - outside
+        for s, score in zip(starts, scores, strict=True):
+            begin = max(0.0, float(times_s[s]) - step / 2)
+            end = min(duration_s, float(times_s[s + length - 1]) + step / 2)
+            candidates.append((float(score), begin, end))
+    candidates.sort(key=lambda c: -c[0])
+    chosen: list[tuple[float, float, float]] = []
+    for score, begin, end in candidates:
+        if all(_iou((begin, end), (b, e)) < 0.3 for _, b, e in chosen):
+            chosen.append((score, begin, end))
+        if len(chosen) == top_k:
+            break
+    return [ScoredSpan(round(b, 2), round(e, 2), round(s, 3)) for s, b, e in chosen]
+
+
+def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0

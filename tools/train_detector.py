@@ -1,0 +1,122 @@
+"""Train the default detector: YOLO11n from ``yolo11n.yaml`` (no pretrained weights) on world frames.
+
+    python -m vidagent.tools.train_detector --train data/world_train --out tools/weights/detector.pt
+
+Frames are sampled from the world videos and written as a YOLO dataset (images + labels, absolute paths
+in the data yaml); ultralytics trains on it; the best checkpoint is copied to ``--out``. Uses
+ultralytics (AGPL-3.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vidagent.tools.train_data import WORLD_CLASSES, WorldVideo, load_world, read_frames
+
+
+def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int, seed: int) -> int:
+    """Write images/ and labels/ for one split; returns the number of images."""
+    from PIL import Image  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    count = 0
+    for video in videos:
+        n = int(video.truth["num_frames"])
+        picks = sorted(rng.choice(n, size=min(n, frames_per_video), replace=False).tolist())
+        images = read_frames(video.video, picks)
+        height, width = images.shape[1:3]
+        for frame, image in zip(picks, images, strict=True):
+            stem = f"{video.truth['video_id']}_{frame:05d}"
+            Image.fromarray(image).save(out / "images" / f"{stem}.jpg", quality=92)
+            lines = []
+            for _, category, _, (x1, y1, x2, y2) in video.visible_boxes(frame):
+                if x2 - x1 < 2 or y2 - y1 < 2:
+                    continue
+                cx, cy = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
+                lines.append(f"{WORLD_CLASSES.index(category)} {cx:.5f} {cy:.5f} "
+                             f"{(x2 - x1) / width:.5f} {(y2 - y1) / height:.5f}")
+            (out / "labels" / f"{stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+            count += 1
+    return count
+
+
+def build_dataset(train_dir: Path, val_dir: Path | None, work: Path, frames_per_video: int,
+                  val_videos: int) -> Path:
+    """Write the YOLO dataset under ``work`` and return its data yaml (absolute paths)."""
+    videos = load_world(train_dir)
+    if val_dir is not None:
+        val = load_world(val_dir)
+    else:
+        videos, val = videos[:-val_videos], videos[-val_videos:]
+    n_train = write_yolo_split(videos, work / "train", frames_per_video, seed=0)
+    n_val = write_yolo_split(val, work / "val", 2, seed=1)
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(WORLD_CLASSES))
+    data = work / "world.yaml"
+    data.write_text(f"path: {work.resolve()}\ntrain: {(work / 'train' / 'images').resolve()}\n"
+                    f"val: {(work / 'val' / 'images').resolve()}\nnames:\n{names}\n")
+    print(f"dataset: {n_train} train images, {n_val} val images -> {data}")
+    return data
+
+
+def train(data: Path, out: Path, epochs: int, imgsz: int, batch: int, runs: Path, threads: int,
+          hours: float | None) -> Path:
+    from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
+
+    prepare_ultralytics()
+    import torch  # noqa: PLC0415
+    from ultralytics import YOLO  # noqa: PLC0415
+
+    torch.set_num_threads(threads)  # ultralytics sets OMP_NUM_THREADS=1 on import
+    model = YOLO("yolo11n.yaml", task="detect")
+    started = time.time()
+    model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device="cpu",
+                pretrained=False, amp=False, plots=False, project=str(runs.resolve()), name="detector",
+                exist_ok=True, seed=0, deterministic=False, close_mosaic=max(1, epochs // 6), patience=100,
+                cache="ram", hsv_h=0.0, time=hours, scale=0.3, translate=0.1, mosaic=1.0, fliplr=0.5, verbose=True)
+    best = runs / "detector" / "weights" / "best.pt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(best, out)
+    print(f"trained {epochs} epochs in {time.time() - started:.0f} s -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", type=Path, default=Path("data/world_train"), help="world videos to train on")
+    parser.add_argument("--val", type=Path, default=None, help="world videos to validate on "
+                        "(default: the last --val-videos of --train)")
+    parser.add_argument("--val-videos", type=int, default=40, help="videos held out of --train for validation")
+    parser.add_argument("--work", type=Path, default=Path("data/yolo_world"), help="where the YOLO dataset goes")
+    parser.add_argument("--runs", type=Path, default=Path("runs"), help="ultralytics run directory")
+    parser.add_argument("--out", type=Path, default=Path("tools/weights/detector.pt"), help="weights to write")
+    parser.add_argument("--frames-per-video", type=int, default=3, help="training frames sampled per video")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--hours", type=float, default=None,
+                        help="train for this long instead of --epochs (the schedule adapts)")
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    data = build_dataset(args.train, args.val, args.work, args.frames_per_video, args.val_videos)
+    train(data, args.out, args.epochs, args.imgsz, args.batch, args.runs, args.threads, args.hours)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
