@@ -16,9 +16,15 @@ def test_wheel_installs_and_imports(tmp_path: Path):
                     "-w", str(wheels), str(REPO)], check=True, capture_output=True, timeout=300)
     (wheel,) = wheels.glob("vidagent-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("vidagent/__init__.py", "vidagent/cli.py", "vidagent/tools/video.py", "vidagent/agent/__init__.py",
-                   "vidagent/policies/__init__.py", "vidagent/tasks/__init__.py"):
-        assert module in names
+    # Every Python file of the source folders must be in the wheel under its vidagent.* name.
+    folders = {"core": "vidagent", "agent": "vidagent/agent", "tools": "vidagent/tools",
+               "policies": "vidagent/policies", "tasks": "vidagent/tasks"}
+    for folder, prefix in folders.items():
+        for source in (REPO / folder).rglob("*.py"):
+            if "__pycache__" in source.parts:
+                continue
+            packaged = f"{prefix}/{source.relative_to(REPO / folder).as_posix()}"
+            assert packaged in names, f"{packaged} missing from the wheel: list its package in pyproject.toml"
     assert not any(n.startswith(("tools/", "agent/", "tests/")) for n in names), "bare top-level packages leaked"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "vidagent = vidagent.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
