@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: setup
 	$(BIN)/vidagent tools list
-	$(BIN)/vidagent video info examples/videos/street.mp4
+	$(BIN)/vidagent video info examples/world/street.mp4
 
 test: setup
 	$(BIN)/pytest -q
