@@ -1,0 +1,183 @@
+"""Training configs: one dataclass per command, a help text per field, errors that say what to do.
+
+``vidagent train sft`` and ``vidagent train grpo`` build their flags from these dataclasses
+(``add_config_arguments``), so a field added here is a flag there; nothing is declared twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from vidagent.errors import ConfigError
+
+TOOL_BACKENDS = ("oracle", "real")
+LOSS_TYPES = ("dapo", "dr_grpo", "grpo")
+SCALE_REWARDS = ("group", "batch", "none")
+
+
+def _help(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class CommonConfig:
+    """Fields shared by SFT and GRPO."""
+
+    world: str = _help("world directory (`vidagent world generate --out DIR`) holding the questions", default="")
+    split: str = _help("split of the world the questions come from: train, val or test", default="train")
+    questions: int = _help("how many questions to train on (taken in file order after a seeded shuffle)",
+                           default=64)
+    planner: str = _help("planner to start from: 'base' (SmolLM2-135M-Instruct without adapter), a model "
+                         "directory, or a LoRA adapter directory (trained further, e.g. the SFT output)",
+                         default="base")
+    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside",
+                     default="runs/planner")
+    tools: str = _help("tool backend of the environment: 'oracle' answers the default tools from the world's "
+                       "ground truth (fast, exact); 'real' runs the default vision tools on the pixels",
+                       default="oracle")
+    lora_r: int = _help("LoRA rank; 0 trains every weight of the model (full fine-tuning)", default=16)
+    lora_alpha: int = _help("LoRA alpha (scale = alpha / r)", default=32)
+    lora_dropout: float = _help("LoRA dropout (keep 0 for GRPO: rollouts sample with the training model)",
+                                default=0.0)
+    learning_rate: float = _help("AdamW learning rate", default=2e-4)
+    max_tool_calls: int = _help("tool-call budget per question (the graph's Budget.max_tool_calls)", default=4)
+    seed: int = _help("seed for question order, sampling and initialisation", default=0)
+    save_steps: int = _help("write a checkpoint every N optimizer steps (and at the end)", default=10)
+    resume: bool = _help("continue from the latest checkpoint in OUT (a killed run picks up where it left off)",
+                         default=False)
+
+    def __post_init__(self) -> None:
+        if self.split not in ("train", "val", "test"):
+            raise ConfigError(f"split must be train, val or test, got {self.split!r}", "pass --split train")
+        if self.questions < 1:
+            raise ConfigError(f"questions must be >= 1, got {self.questions}", "pass --questions 64 or more")
+        if self.tools not in TOOL_BACKENDS:
+            raise ConfigError(f"tools must be one of {TOOL_BACKENDS}, got {self.tools!r}",
+                              "pass --tools oracle (fast, ground truth) or --tools real (vision models)")
+        if self.lora_r < 0:
+            raise ConfigError(f"lora_r must be >= 0, got {self.lora_r}", "use e.g. 16, or 0 for full fine-tuning")
+        if self.lora_r and self.lora_alpha <= 0:
+            raise ConfigError(f"lora_alpha must be > 0, got {self.lora_alpha}", "use e.g. 2 * lora_r")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ConfigError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}", "use 0.0")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}", "use e.g. 2e-4 for LoRA")
+        if self.max_tool_calls < 1:
+            raise ConfigError(f"max_tool_calls must be >= 1, got {self.max_tool_calls}",
+                              "oracle programs need up to 3 calls: use 4")
+        if self.save_steps < 1:
+            raise ConfigError(f"save_steps must be >= 1, got {self.save_steps}", "use e.g. 10")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+        return path
+
+
+@dataclass
+class SFTConfig(CommonConfig):
+    """Supervised cold start on oracle-program trajectories (loss on the planner's own tokens only)."""
+
+    epochs: int = _help("passes over the trajectories", default=2)
+    batch_size: int = _help("trajectories per optimizer step (gradient accumulation over single sequences)",
+                            default=4)
+    max_length: int = _help("longest trajectory in tokens; longer ones are skipped (never silently cut)",
+                            default=2048)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}", "pass --epochs 1 or more")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}", "pass --batch-size 4")
+        if self.max_length < 64:
+            raise ConfigError(f"max_length {self.max_length} is too short for a system prompt",
+                              "use 2048")
+
+
+@dataclass
+class GRPOConfig(CommonConfig):
+    """GRPO on TRL's GRPOTrainer; rollouts run the planner graph (``vidagent.policies.rollout``)."""
+
+    learning_rate: float = _help("AdamW learning rate", default=5e-5)
+    steps: int = _help("optimizer steps (each: questions_per_step x group_size rollouts)", default=20)
+    group_size: int = _help("rollouts per question (GRPO group; TRL num_generations)", default=4)
+    questions_per_step: int = _help("distinct questions per optimizer step", default=2)
+    loss_type: str = _help("TRL loss: dapo (token-level, TRL default), dr_grpo (no length/std bias) or grpo",
+                           default="dapo")
+    beta: float = _help("KL coefficient against the starting policy (0 = no reference model, TRL default)",
+                        default=0.0)
+    epsilon: float = _help("PPO clip range (lower side)", default=0.2)
+    epsilon_high: float = _help("upper clip range; > epsilon is DAPO's clip-higher", default=0.28)
+    scale_rewards: str = _help("advantage scaling: group (GRPO), batch, or none (Dr.GRPO)", default="group")
+    advantage_noise: float = _help("std of Gaussian noise added to advantages so that groups with equal rewards "
+                                   "still move (TinyLLaVA-Video-R1 uses 0.02); 0 = off", default=0.0)
+    temperature: float = _help("sampling temperature of rollouts (and of TRL's log-prob computation)",
+                               default=1.0)
+    max_new_tokens: int = _help("tokens per planner reply in rollouts", default=96)
+    max_grad_norm: float = _help("gradient clipping", default=1.0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {self.steps}", "pass --steps 20")
+        if self.group_size < 2:
+            raise ConfigError(f"group_size must be >= 2 (GRPO compares rollouts of one question), got "
+                              f"{self.group_size}", "pass --group-size 4 or more")
+        if self.questions_per_step < 1:
+            raise ConfigError(f"questions_per_step must be >= 1, got {self.questions_per_step}",
+                              "pass --questions-per-step 2")
+        if self.loss_type not in LOSS_TYPES:
+            raise ConfigError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}",
+                              "pass --loss-type dapo")
+        if self.scale_rewards not in SCALE_REWARDS:
+            raise ConfigError(f"scale_rewards must be one of {SCALE_REWARDS}, got {self.scale_rewards!r}",
+                              "pass --scale-rewards group")
+        if self.beta < 0:
+            raise ConfigError(f"beta must be >= 0, got {self.beta}", "use 0 (no KL) or e.g. 0.01")
+        if not 0 < self.epsilon < 1 or self.epsilon_high < self.epsilon:
+            raise ConfigError(f"need 0 < epsilon < 1 and epsilon_high >= epsilon, got {self.epsilon} / "
+                              f"{self.epsilon_high}", "use --epsilon 0.2 --epsilon-high 0.28")
+        if self.advantage_noise < 0:
+            raise ConfigError(f"advantage_noise must be >= 0, got {self.advantage_noise}", "use 0 or 0.02")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be > 0, got {self.temperature}",
+                              "GRPO needs sampling: use 1.0")
+        if self.max_new_tokens < 8:
+            raise ConfigError(f"max_new_tokens {self.max_new_tokens} cannot hold a tool call", "use 96")
+
+    @property
+    def batch_rollouts(self) -> int:
+        return self.questions_per_step * self.group_size
+
+
+# ---------------------------------------------------------------------------------------------------
+# CLI generated from the dataclasses
+# ---------------------------------------------------------------------------------------------------
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--flag`` per field of ``cls`` (underscores become dashes), with the field's help and default."""
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kind = hints[f.name]
+        text = f.metadata.get("help", "")
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", default=f.default, help=text)
+        else:
+            parser.add_argument(flag, type=kind, default=f.default, help=f"{text} (default: {f.default})",
+                                required=f.name == "world")
+
+
+def config_from_args(cls: type, args: argparse.Namespace) -> Any:
+    return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
