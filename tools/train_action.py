@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vidagent.tools.action import CLIP_FRAMES, CROP, STEP_S, build_action_net, clip_tensors, crop_clip, trajectory_features
-from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_ACTIONS, WorldVideo, load_world, read_frames
+from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_ACTIONS, WorldVideo, load_world, read_frames, time_schedule
 
 
 def frame_labels(video: WorldVideo) -> dict[int, dict[int, str]]:
@@ -134,16 +134,24 @@ def train(args: argparse.Namespace) -> Path:
     videos = load_world(args.train)
     train_videos, val_videos = videos[: -args.val_videos], videos[-args.val_videos :]
     print(f"building clips from {len(train_videos)} + {len(val_videos)} videos", flush=True)
-    crops, trajs, labels = build_clips(train_videos, args.every, args.cap_per_class, 0, args.jitter)
-    vcrops, vtrajs, vlabels = build_clips(val_videos, args.every * 2, args.cap_per_class // 10, 1, args.jitter)
+    cache = args.clip_cache
+    if cache is not None and cache.exists():
+        with np.load(cache) as data:
+            crops, trajs, labels = data["crops"], data["trajs"], data["labels"]
+            vcrops, vtrajs, vlabels = data["vcrops"], data["vtrajs"], data["vlabels"]
+        print(f"clips from {cache}")
+    else:
+        crops, trajs, labels = build_clips(train_videos, args.every, args.cap_per_class, 0, args.jitter)
+        vcrops, vtrajs, vlabels = build_clips(val_videos, args.every * 2, args.cap_per_class // 10, 1, args.jitter)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cache, crops=crops, trajs=trajs, labels=labels, vcrops=vcrops, vtrajs=vtrajs, vlabels=vlabels)
     print("train clips per action:", dict(zip(WORLD_ACTIONS, np.bincount(labels, minlength=len(WORLD_ACTIONS)).tolist())))
     counts = np.bincount(labels, minlength=len(WORLD_ACTIONS)).astype(np.float32)
     class_weight = torch.tensor(np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** 0.5, 0.0),
                                 dtype=torch.float32)
     net = build_action_net(len(WORLD_ACTIONS), args.width)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * (len(labels) // args.batch)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=max(1, steps), pct_start=0.15)
     rng = np.random.default_rng(0)
     started, step = time.time(), 0
     for epoch in range(args.epochs):
@@ -160,10 +168,12 @@ def train(args: argparse.Namespace) -> Path:
                                                      label_smoothing=0.05)
             optimizer.zero_grad()
             loss.backward()
+            for group in optimizer.param_groups:
+                group["lr"] = time_schedule(args.lr, time.time() - started, args.max_minutes * 60,
+                                            step / max(1, args.epochs * (len(labels) // args.batch)))
             optimizer.step()
-            scheduler.step()
             step += 1
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if time.time() - started > args.max_minutes * 60:
                 break
         accuracy = evaluate(net, vcrops, vtrajs, vlabels)
@@ -197,6 +207,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clip-cache", type=Path, default=None, help="npz to save built clips to / reuse them from")
 
 
 def main(argv: list[str] | None = None) -> int:

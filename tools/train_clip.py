@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vidagent.tools.grounding import WORLD_CLIP_CONFIG, WORLD_CLIP_NAME
-from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world, read_frames
+from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world, read_frames, time_schedule
 
 FRAME_GAP_S = 0.4
 FRAME_SIZE = (96, 128)  # (H, W) of one frame inside the stacked image
@@ -132,7 +132,6 @@ def train(args: argparse.Namespace) -> Path:
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     total = args.steps
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=total, pct_start=0.1)
     rng = np.random.default_rng(0)
     started = time.time()
     losses = []
@@ -143,8 +142,9 @@ def train(args: argparse.Namespace) -> Path:
         loss = contrastive_loss(image_features, text_features, torch.from_numpy(positives), model.logit_scale)
         optimizer.zero_grad()
         loss.backward()
+        for group in optimizer.param_groups:
+            group["lr"] = time_schedule(args.lr, time.time() - started, args.max_minutes * 60, step / total)
         optimizer.step()
-        scheduler.step()
         losses.append(float(loss.detach()))
         if (step + 1) % 25 == 0:
             print(f"step {step + 1}/{total} loss {np.mean(losses[-25:]):.3f} ({time.time() - started:.0f} s)", flush=True)

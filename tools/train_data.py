@@ -70,3 +70,12 @@ def read_frames(video: Path, indices: list[int]) -> np.ndarray:
     from vidagent.tools.video import VideoRef, decode_frames  # noqa: PLC0415
 
     return decode_frames(VideoRef.open(video), indices)
+
+
+def time_schedule(peak: float, elapsed_s: float, budget_s: float, step_share: float) -> float:
+    """Warm-up then cosine decay over whichever runs out first, the time budget or the steps, so a run
+    slowed down by a busy machine still ends annealed."""
+    progress = min(1.0, max(elapsed_s / budget_s, step_share))
+    if progress < 0.05:
+        return peak * (0.1 + 0.9 * progress / 0.05)
+    return peak * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * (progress - 0.05) / 0.95)))
