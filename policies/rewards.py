@@ -32,8 +32,14 @@ DEFAULT_MAX_TOOL_CALLS = 6
 DEFAULT_FRAME_BUDGET = 256
 
 
-def _question(value: Question | dict[str, Any]) -> Question:
-    return value if isinstance(value, Question) else Question.model_validate(value)
+def _question(value: Question | dict[str, Any] | str) -> Question:
+    """The ``question`` column as a ``Question``: the object, its dict, or its JSON (the GRPO dataset stores
+    JSON, because Arrow cannot hold programs whose arguments differ in type from row to row)."""
+    if isinstance(value, Question):
+        return value
+    if isinstance(value, str):
+        return Question.model_validate_json(value)
+    return Question.model_validate(value)
 
 
 def _prediction(answer: dict[str, Any] | None) -> Any:
@@ -42,7 +48,7 @@ def _prediction(answer: dict[str, Any] | None) -> Any:
     return answer["value"] if answer.get("value") is not None else answer.get("text")
 
 
-def accuracy(question: Question | dict[str, Any], answer: dict[str, Any] | None) -> tuple[float, bool]:
+def accuracy(question: Question | dict[str, Any] | str, answer: dict[str, Any] | None) -> tuple[float, bool]:
     """(reward, correct): the verifier's reward and whether the answer counts as right."""
     score = verify(_question(question), _prediction(answer))
     return score.reward, score.correct

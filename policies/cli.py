@@ -1,0 +1,93 @@
+"""``vidagent train sft|grpo`` and ``vidagent eval``. Flags of the training commands are generated from the
+config dataclasses (``vidagent.policies.config``); heavy imports happen inside the handlers."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+from vidagent.policies.config import GRPOConfig, SFTConfig, add_config_arguments, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="post-train the planner: SFT cold start, then GRPO",
+                                  description="Post-train the planner (docs/training.md).")
+    train_actions = train.add_subparsers(dest="train_command", metavar="STAGE")
+    train.set_defaults(handler=lambda args: train.print_help() or 2)
+
+    sft = train_actions.add_parser("sft", help="supervised cold start on oracle-program trajectories",
+                                   description="SFT on oracle programs replayed through the planner graph; "
+                                               "loss on the planner's own tokens only.")
+    add_config_arguments(sft, SFTConfig)
+    sft.set_defaults(handler=_train_sft)
+
+    grpo = train_actions.add_parser("grpo", help="GRPO on TRL's GRPOTrainer, rollouts through the planner graph",
+                                    description="GRPO with a rollout_func that runs the LangGraph planner graph "
+                                                "with the trainer's current model.")
+    add_config_arguments(grpo, GRPOConfig)
+    grpo.set_defaults(handler=_train_grpo)
+    _optional_hook("vidagent.tools.train_cli", "register_train", train_actions)
+
+    evaluate = subparsers.add_parser("eval", help="evaluate planners side by side on a question suite",
+                                     description="Accuracy per family, grounding R@1@0.5 and mIoU, tool calls, "
+                                                 "frames, tokens and seconds per question; JSON + markdown.")
+    add_eval_arguments(evaluate)
+    evaluate.set_defaults(handler=_eval)
+    eval_actions = evaluate.add_subparsers(dest="eval_command", metavar="SUITE")
+    _optional_hook("vidagent.tools.eval_tools", "add_eval_tools_parser", eval_actions)
+
+
+def _optional_hook(module_name: str, function: str, subparsers: argparse._SubParsersAction) -> None:
+    """Let another part of vidagent add its own subcommands (``eval tools``, tool training) when it exists."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            return
+        raise
+    hook = getattr(module, function, None)
+    if hook is not None:
+        hook(subparsers)
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", default="world:test",
+                        help="questions: world:SPLIT of --world (default world:test)")
+    parser.add_argument("--world", default="", help="world directory (`vidagent world generate --out DIR`)")
+    parser.add_argument("--planner", action="append", default=[], metavar="[NAME=]SPEC",
+                        help="a planner row: SPEC is base, default, an adapter/model directory or any --planner "
+                             "spec of `vidagent ask`; repeat for several rows")
+    parser.add_argument("--rows", default="prior,base,planners,oracle",
+                        help="which rows, in order: prior (text only, no tools), base (zero-shot SmolLM2), "
+                             "planners (each --planner), oracle (oracle programs on the tools)")
+    parser.add_argument("--tools", default="real", choices=["real", "oracle"],
+                        help="tool backend for every row (oracle = ground-truth answers; see docs/training.md)")
+    parser.add_argument("--questions", type=int, default=None, help="first N questions of the suite (seeded order)")
+    parser.add_argument("--seed", type=int, default=0, help="question order and sampling seed")
+    parser.add_argument("--max-tool-calls", type=int, default=4, help="tool-call budget per question")
+    parser.add_argument("--max-new-tokens", type=int, default=96, help="tokens per planner reply")
+    parser.add_argument("--concurrency", type=int, default=8, help="questions run at once (LLM calls batched)")
+    parser.add_argument("--out", default="results/eval", help="writes OUT.json and OUT.md")
+
+
+def _train_sft(args: argparse.Namespace) -> int:
+    from vidagent.policies.sft import train_sft  # noqa: PLC0415
+
+    result = train_sft(config_from_args(SFTConfig, args))
+    print(f"wrote planner {result.out} ({result.trajectories} trajectories, {result.steps} steps)")
+    return 0
+
+
+def _train_grpo(args: argparse.Namespace) -> int:
+    from vidagent.policies.grpo import train_grpo  # noqa: PLC0415
+
+    out = train_grpo(config_from_args(GRPOConfig, args))
+    print(f"wrote planner {out}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> Any:
+    from vidagent.policies.evaluate import run_eval_command  # noqa: PLC0415
+
+    return run_eval_command(args)

@@ -1,0 +1,101 @@
+"""GRPO rollouts through the planner graph: TRL's ``rollout_func(prompts, trainer)``.
+
+Every prompt is one question (the dataset's ``prompt`` column holds the question id; the sampler already
+repeats each question ``num_generations`` times). For each, the **same LangGraph graph** that serves
+``vidagent ask`` runs with the trainer's current model behind ``LocalChatModel`` (sampling), on the run's
+toolbox. All rollouts of a batch run at once in threads, so their LLM calls are batched into one
+``generate`` per turn. Each finished run is rendered to ids by ``LocalChatModel.trajectory``:
+
+    prompt_ids      system prompt + question + assistant header
+    completion_ids  reply 1 + <tool_response>...</tool_response> + reply 2 + ... + final reply (ends in EOS)
+    env_mask        1 on the tokens the model sampled, 0 on observations and template tokens: TRL multiplies
+                    it into the loss mask, so the policy is never trained to "predict" tool outputs
+    logprobs        the sampling log-probs of the model's tokens (0.0 on observation tokens)
+
+plus ``final_answer`` and ``episode`` per completion, which TRL forwards to the reward functions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from vidagent.agent.api import Agent, Result
+from vidagent.policies.trajectories import Trajectory, trajectory_from_result
+from vidagent.tasks.questions import Question
+from vidagent.tools.toolbox import Toolbox
+
+
+def run_questions(agent: Agent, questions: Sequence[Question], video_path: Callable[[Question], str], *,
+                  concurrency: int) -> list[Result]:
+    """Answer ``questions`` with ``agent``, ``concurrency`` at a time (a local model batches their calls)."""
+
+    def ask(question: Question) -> Result:
+        return agent.ask(video_path(question), question.text, answer_type=question.answer_type,
+                         choices=question.choices or None)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="vidagent-rollout") as pool:
+        return list(pool.map(ask, questions))
+
+
+class GraphRollout:
+    """The ``rollout_func`` for ``GRPOTrainer``: runs the planner graph for every prompt."""
+
+    def __init__(self, questions: Sequence[Question], video_path: Callable[[Question], str], toolbox: Toolbox,
+                 tokenizer: Any, *, max_tool_calls: int, max_new_tokens: int, temperature: float):
+        self.questions = {q.id: q for q in questions}
+        self.video_path = video_path
+        self.toolbox = toolbox
+        self.tokenizer = tokenizer
+        self.max_tool_calls = max_tool_calls
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.last_trajectories: list[Trajectory] = []  # for logging by the trainer
+        self._chat: Any = None
+        self._lock = threading.Lock()
+
+    def chat_model(self, model: Any, batch: int) -> Any:
+        """A sampling ``LocalChatModel`` over the trainer's (live) model; rebuilt if the model object changes."""
+        from vidagent.agent.chat_models.local import LocalChatModel  # noqa: PLC0415
+
+        if self._chat is None or self._chat.model is not model or self._chat.max_batch != batch:
+            self._chat = LocalChatModel(model=model, tokenizer=self.tokenizer, model_name="policy", do_sample=True,
+                                        temperature=self.temperature, top_p=1.0,
+                                        max_new_tokens=self.max_new_tokens, max_batch=batch)
+        return self._chat
+
+    def __call__(self, prompts: list[str], trainer: Any) -> dict[str, list]:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        trajectories = self.rollout(model, [self.question_of(p) for p in prompts])
+        self.last_trajectories = trajectories
+        return {
+            "prompt_ids": [t.prompt_ids for t in trajectories],
+            "completion_ids": [t.completion_ids for t in trajectories],
+            "logprobs": [t.logprobs for t in trajectories],
+            "env_mask": [t.model_mask for t in trajectories],
+            "final_answer": [t.answer for t in trajectories],
+            "episode": [t.episode for t in trajectories],
+        }
+
+    def question_of(self, prompt: Any) -> Question:
+        key = prompt if isinstance(prompt, str) else str(prompt)
+        if key not in self.questions:
+            raise KeyError(f"rollout prompt {key!r} is not a known question id (the dataset's prompt column must "
+                           "hold question ids; see vidagent.policies.grpo.question_dataset)")
+        return self.questions[key]
+
+    def rollout(self, model: Any, questions: list[Question]) -> list[Trajectory]:
+        """One sampled graph run per question, concurrently; generation in eval mode, without gradients."""
+        with self._lock:
+            chat = self.chat_model(model, len(questions))
+            agent = Agent(chat, self.toolbox, max_tool_calls=self.max_tool_calls, frame_budget=None)
+            was_training = model.training
+            model.eval()
+            try:
+                results = run_questions(agent, questions, self.video_path, concurrency=len(questions))
+            finally:
+                model.train(was_training)
+            return [trajectory_from_result(q.id, r, chat, generated=True)
+                    for q, r in zip(questions, results, strict=True)]

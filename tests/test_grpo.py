@@ -1,0 +1,112 @@
+"""GRPO through TRL's GRPOTrainer with the real rollout function (the planner graph) on a tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from tiny_planner import smollm2_tokenizer, some_split, tiny_llama, tiny_world
+
+from vidagent.agent.chat_models.local import Generation, LocalChatModel
+from vidagent.policies.config import GRPOConfig
+from vidagent.policies.environment import WorldData, make_toolbox
+from vidagent.policies.grpo import LOG_FILE, train_grpo
+from vidagent.policies.models import with_lora
+from vidagent.policies.rollout import GraphRollout
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tiny_world(tmp_path_factory.mktemp("world"))
+    world = WorldData.load(root)
+    split = some_split(root)
+    return root, split, world, make_toolbox("oracle", world), smollm2_tokenizer()
+
+
+def grpo_config(root, split, out, **overrides) -> GRPOConfig:
+    # advantage noise: a random tiny model earns equal rewards in every group, so without noise every
+    # advantage is 0 and nothing would move (the case the option exists for)
+    options = dict(world=str(root), split=split, questions=4, out=str(out), steps=2, group_size=2,
+                   questions_per_step=2, lora_r=4, lora_alpha=8, learning_rate=1e-2, max_tool_calls=1,
+                   max_new_tokens=12, advantage_noise=1.0, save_steps=1)
+    options.update(overrides)
+    return GRPOConfig(**options)
+
+
+def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tmp_path):
+    root, split, world, toolbox, tokenizer = env
+    model = with_lora(tiny_llama(tokenizer), 4, 8, 0.0)
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    assert before
+    config = grpo_config(root, split, tmp_path / "grpo")
+    out = train_grpo(config, model=model, tokenizer=tokenizer, questions=world.questions(split, 4),
+                     video_path=world.video_path, toolbox=toolbox)
+    after = dict(model.named_parameters())
+    unchanged = [n for n, p in before.items() if torch.equal(p, after[n].detach())]
+    assert not unchanged, unchanged
+    records = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    for key in ("reward", "accuracy", "zero_variance_share", "completion_length", "tool_calls"):
+        assert key in records[0], key
+    assert (out / "adapter_config.json").is_file() and (out / "grpo_curves.png").is_file()
+
+
+def test_grpo_resume_continues_from_the_saved_step(env, tmp_path):
+    root, split, world, toolbox, tokenizer = env
+    questions = world.questions(split, 4)
+    first = grpo_config(root, split, tmp_path / "grpo", steps=2)
+    train_grpo(first, model=tiny_llama(tokenizer), tokenizer=tokenizer, questions=questions,
+               video_path=world.video_path, toolbox=toolbox)
+    assert (tmp_path / "grpo" / "checkpoint-2" / "trainer_state.json").is_file()
+    resumed = grpo_config(root, split, tmp_path / "grpo", steps=3, resume=True)
+    out = train_grpo(resumed, model=tiny_llama(tokenizer), tokenizer=tokenizer, questions=questions,
+                     video_path=world.video_path, toolbox=toolbox)
+    steps = [json.loads(line)["step"] for line in (out / LOG_FILE).read_text().splitlines()]
+    assert steps == [1, 2, 3]  # the resumed run ran step 3 only
+    state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+
+
+def test_env_mask_zeroes_exactly_the_observation_tokens(env, monkeypatch):
+    root, split, world, toolbox, tokenizer = env
+    question = next(q for q in world.questions(split) if q.program is not None and q.program.hops == 1)
+    call = question.program.calls[0]
+    args = {k: v for k, v in call.args.items() if not isinstance(v, dict)}
+    replies = [json.dumps({"name": call.tool, "arguments": args}).join(["<tool_call>", "</tool_call>"]),
+               "<answer>2</answer>"]
+    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+    def scripted_generate(self, prompts):  # the policy "samples" these replies: tool call, then answer
+        out = []
+        for prompt in prompts:
+            turn = tokenizer.decode(prompt).count("<tool_response>") - tokenizer.decode(prompt).count(
+                "<tool_response>", 0, tokenizer.decode(prompt).find("<|im_start|>user"))
+            ids = tokenizer(replies[min(turn, 1)], add_special_tokens=False)["input_ids"] + [eos]
+            out.append(Generation(ids, [-0.25] * len(ids), True, 0.0))
+        return out
+
+    monkeypatch.setattr(LocalChatModel, "_generate_batch", scripted_generate)
+    rollout = GraphRollout([question], world.video_path, toolbox, tokenizer, max_tool_calls=2,
+                           max_new_tokens=32, temperature=1.0)
+    (trajectory,) = rollout.rollout(tiny_llama(tokenizer), [question])
+    ids, mask = trajectory.completion_ids, trajectory.model_mask
+    assert len(ids) == len(mask) == len(trajectory.logprobs)
+    runs, current = [], [ids[0]]
+    for k in range(1, len(ids)):
+        if mask[k] == mask[k - 1]:
+            current.append(ids[k])
+        else:
+            runs.append((mask[k - 1], current))
+            current = [ids[k]]
+    runs.append((mask[-1], current))
+    model_runs = [tokenizer.decode(r) for m, r in runs if m == 1]
+    other_runs = [tokenizer.decode(r) for m, r in runs if m == 0]
+    assert model_runs == [replies[0] + "<|im_end|>", replies[1] + "<|im_end|>"]  # the sampled tokens, nothing else
+    assert len(other_runs) == 1  # the one observation turn between them, with its template tokens
+    observation = other_runs[0]
+    assert observation.startswith("\n<|im_start|>user\n<tool_response>")
+    assert observation.endswith("</tool_response><|im_end|>\n<|im_start|>assistant\n")
+    assert all(lp == -0.25 for lp, m in zip(trajectory.logprobs, mask) if m)
+    assert all(lp == 0.0 for lp, m in zip(trajectory.logprobs, mask) if not m)
+    assert trajectory.episode["tool_calls"] == 1 and trajectory.answer is not None
