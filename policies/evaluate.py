@@ -1,0 +1,257 @@
+"""The evaluation harness: planners side by side on the same questions.
+
+    vidagent eval --world data/world --suite world:test --planner sft=runs/sft --planner grpo=runs/grpo
+
+Rows (``--rows``, in this order by default):
+
+- ``prior``: the base model answering from the question alone (no tools): what text priors give;
+- ``base``: the zero-shot base planner (SmolLM2-135M-Instruct, no adapter) with the tools;
+- one row per ``--planner`` (e.g. SFT, SFT+GRPO);
+- ``oracle``: the oracle programs run on the tools, no LLM: the tools' upper bound (with ``--tools oracle``
+  it is 100% by construction, a check of the harness rather than a bound).
+
+Every row gets the same questions (seeded order), the same tool backend, greedy decoding and the same
+budgets. Metrics: accuracy overall and per family, grounding R@1 at IoU 0.5 and mIoU (interval
+questions), answered share, mean tool calls, frames decoded, LLM tokens and seconds per question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vidagent.errors import ConfigError, VidagentError
+from vidagent.tasks.questions import Question
+from vidagent.tasks.verify import verify
+from vidagent.tools.toolbox import Toolbox
+from vidagent.tools.video import VideoSession
+
+
+@dataclass
+class Outcome:
+    """One question answered by one row."""
+
+    question_id: str
+    family: str
+    correct: bool
+    iou: float | None
+    answered: bool
+    tool_calls: int
+    frames: int
+    tokens: int
+    seconds: float
+    prediction: Any = None
+
+
+@dataclass
+class RowReport:
+    name: str
+    spec: str
+    questions: int
+    accuracy: float
+    per_family: dict[str, float]
+    grounding_r1_05: float | None  # share of interval questions with IoU >= 0.5
+    miou: float | None
+    answered: float
+    tool_calls: float
+    frames: float
+    tokens: float
+    seconds: float
+    outcomes: list[Outcome] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome]) -> RowReport:
+        n = max(len(outcomes), 1)
+        families: dict[str, list[bool]] = {}
+        for o in outcomes:
+            families.setdefault(o.family, []).append(o.correct)
+        ious = [o.iou if o.iou is not None else 0.0 for o in outcomes if o.family == "grounding"]
+        return cls(name=name, spec=spec, questions=len(outcomes), accuracy=sum(o.correct for o in outcomes) / n,
+                   per_family={f: sum(v) / len(v) for f, v in sorted(families.items())},
+                   grounding_r1_05=sum(i >= 0.5 for i in ious) / len(ious) if ious else None,
+                   miou=sum(ious) / len(ious) if ious else None,
+                   answered=sum(o.answered for o in outcomes) / n, tool_calls=sum(o.tool_calls for o in outcomes) / n,
+                   frames=sum(o.frames for o in outcomes) / n, tokens=sum(o.tokens for o in outcomes) / n,
+                   seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction}
+                            for o in self.outcomes]
+        return data
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------------------------------
+
+
+def prediction_of(answer: Any) -> Any:
+    if answer is None:
+        return None
+    return answer.value if answer.value is not None else answer.text
+
+
+def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions: Sequence[Question],
+                   video_path: Callable[[Question], str], *, max_tool_calls: int, concurrency: int) -> RowReport:
+    """Run the planner graph with ``chat`` on every question (``concurrency`` at once, LLM calls batched)."""
+    from vidagent.agent.api import Agent  # noqa: PLC0415
+    from vidagent.policies.rollout import run_questions  # noqa: PLC0415
+
+    agent = Agent(chat, toolbox, max_tool_calls=max_tool_calls)
+    started = time.perf_counter()
+    results = run_questions(agent, questions, video_path, concurrency=concurrency)
+    wall = time.perf_counter() - started
+    outcomes = []
+    for question, result in zip(questions, results, strict=True):
+        prediction = prediction_of(result.answer)
+        score = verify(question, prediction)
+        outcomes.append(Outcome(question.id, question.family, score.correct, score.iou, result.answered,
+                                result.stats.tool_calls, result.stats.frames_decoded,
+                                result.stats.prompt_tokens + result.stats.completion_tokens,
+                                # concurrent runs share the wall clock: charge each its share of it
+                                wall / len(questions), _jsonable(prediction)))
+    return RowReport.from_outcomes(name, spec, outcomes)
+
+
+def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question],
+                    video_path: Callable[[Question], str]) -> RowReport:
+    """Oracle programs on ``toolbox``, no LLM: how far the tools get when every call is the right one."""
+    from vidagent.tasks.oracle import run_program  # noqa: PLC0415
+
+    outcomes = []
+    for question in questions:
+        session = VideoSession(video_path(question))
+        started = time.perf_counter()
+        calls = 0
+
+        def call_tool(name: str, args: dict[str, Any]) -> Any:
+            nonlocal calls
+            calls += 1
+            return toolbox[name](session, **args)
+
+        try:
+            prediction = run_program(question.program, call_tool).answer if question.program else None
+        except VidagentError:  # a tool missed what the program needs (e.g. no track of that color)
+            prediction = None
+        score = verify(question, prediction)
+        outcomes.append(Outcome(question.id, question.family, score.correct, score.iou, prediction is not None,
+                                calls, session.frames_decoded, 0, time.perf_counter() - started,
+                                _jsonable(prediction)))
+    return RowReport.from_outcomes("oracle programs", "oracle", outcomes)
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | list | type(None)) else str(value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------------
+
+
+def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
+    families = sorted({f for r in rows for f in r.per_family})
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}"
+
+    header = (["row", "acc %"] + [f"{f} %" for f in families]
+              + ["R@1 IoU.5 %", "mIoU %", "answered %", "tool calls", "frames", "LLM tokens", "s/question"])
+    lines = [f"### {title}", ""] if title else []
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = ([r.name, pct(r.accuracy)] + [pct(r.per_family.get(f)) for f in families]
+                 + [pct(r.grounding_r1_05), pct(r.miou), pct(r.answered), f"{r.tool_calls:.2f}", f"{r.frames:.0f}",
+                    f"{r.tokens:.0f}", f"{r.seconds:.2f}"])
+        lines.append("| " + " | ".join(cells) + " |")
+    n = rows[0].questions if rows else 0
+    lines += ["", f"{n} questions per row (the same ones)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(rows: list[RowReport], out: str | Path, meta: dict[str, Any]) -> tuple[Path, Path]:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    json_path.write_text(json.dumps({**meta, "rows": [r.to_dict() for r in rows]}, indent=1), encoding="utf-8")
+    title = f"{meta.get('suite', '')} ({meta.get('tools', '')} tools)"
+    md_path.write_text(markdown_table(rows, title=title) + f"\nCommand: `{meta.get('command', '')}`\n",
+                       encoding="utf-8")
+    return json_path, md_path
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command
+# ---------------------------------------------------------------------------------------------------
+
+
+def parse_suite(suite: str) -> str:
+    kind, _, split = suite.partition(":")
+    if kind != "world" or split not in ("train", "val", "test"):
+        raise ConfigError(f"unknown suite {suite!r}", "use world:test (or world:val, world:train) with --world DIR")
+    return split
+
+
+def parse_planner(item: str) -> tuple[str, str]:
+    name, sep, spec = item.partition("=")
+    return (name, spec) if sep else (Path(item).name or item, item)
+
+
+def load_eval_planner(spec: str, *, max_new_tokens: int, batch: int) -> Any:
+    """A greedy local chat model; ``base`` is SmolLM2-135M-Instruct without any adapter."""
+    from vidagent.agent.planner_loading import load_default_base, load_planner, local_chat_model  # noqa: PLC0415
+
+    if spec == "base":
+        model, tokenizer = load_default_base()
+        return local_chat_model(model, tokenizer, name="base", max_new_tokens=max_new_tokens, max_batch=batch)
+    return load_planner(spec, max_new_tokens=max_new_tokens, max_batch=batch)
+
+
+def run_eval_command(args: argparse.Namespace) -> int:
+    from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
+
+    split = parse_suite(args.suite)
+    world = WorldData.load(args.world)
+    questions = world.questions(split, args.questions, seed=args.seed)
+    toolbox = make_toolbox(args.tools, world)
+    rows_wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = set(rows_wanted) - {"prior", "base", "planners", "oracle"}
+    if unknown:
+        raise ConfigError(f"unknown rows {sorted(unknown)}", "use prior, base, planners, oracle")
+    options = dict(max_new_tokens=args.max_new_tokens, batch=args.concurrency)
+    rows: list[RowReport] = []
+    for row in rows_wanted:
+        started = time.perf_counter()
+        if row == "prior":
+            chat = load_eval_planner("base", **options)
+            rows.append(evaluate_agent("text-only prior (no tools)", "base", chat, Toolbox([]), questions,
+                                       world.video_path, max_tool_calls=0, concurrency=args.concurrency))
+        elif row == "base":
+            chat = load_eval_planner("base", **options)
+            rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, world.video_path,
+                                       max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
+        elif row == "planners":
+            for item in args.planner:
+                name, spec = parse_planner(item)
+                chat = load_eval_planner(spec, **options)
+                rows.append(evaluate_agent(name, spec, chat, toolbox, questions, world.video_path,
+                                           max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
+        else:
+            rows.append(evaluate_oracle(toolbox, questions, world.video_path))
+        print(f"{rows[-1].name}: accuracy {100 * rows[-1].accuracy:.1f}% ({time.perf_counter() - started:.0f}s)",
+              file=sys.stderr)
+    meta = {"suite": args.suite, "world": str(args.world), "tools": args.tools, "questions": len(questions),
+            "seed": args.seed, "max_tool_calls": args.max_tool_calls, "max_new_tokens": args.max_new_tokens,
+            "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
+    json_path, md_path = write_report(rows, args.out, meta)
+    print(markdown_table(rows, title=f"{args.suite} ({args.tools} tools)"))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
