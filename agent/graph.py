@@ -34,6 +34,7 @@ from vidagent.agent.prompts import (
     user_message,
 )
 from vidagent.agent.state import AgentState, Budget, budget_of
+from vidagent.errors import ConfigError
 from vidagent.tools.results import Evidence
 from vidagent.tools.toolbox import Toolbox
 from vidagent.tools.video import VideoRef, VideoSession
@@ -48,7 +49,7 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
     any other LangChain chat model gets them with ``bind_tools``.
     """
     native = not isinstance(model, TextFormatChatModel)
-    planner_model = model.bind_tools(toolbox.schemas()) if native and len(toolbox) else model
+    planner_model = bind_toolbox(model, toolbox) if native and len(toolbox) else model
     system = planner_system_message(model, toolbox)
 
     graph = StateGraph(AgentState)
@@ -62,6 +63,15 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
     graph.add_edge("tools", "planner")
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer, name=name)
+
+
+def bind_toolbox(model: BaseChatModel, toolbox: Toolbox) -> Any:
+    try:
+        return model.bind_tools(toolbox.schemas())
+    except NotImplementedError:
+        raise ConfigError(f"{type(model).__name__} does not support bind_tools",
+                          "wrap it as a text-format planner: PromptedChatModel(inner=model) from "
+                          "vidagent.agent.chat_models.langchain_api") from None
 
 
 def planner_system_message(model: BaseChatModel, toolbox: Toolbox) -> SystemMessage:

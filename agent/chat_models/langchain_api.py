@@ -15,6 +15,7 @@ or from the command line (the provider's package must be installed and its API k
     vidagent ask street.mp4 "..." --planner ollama:qwen2.5:7b      # a local Ollama server
 
 These models reach the network (Ollama: localhost); vidagent only builds one when you name it.
+A chat model without tool calling can still plan in the text format: wrap it in ``PromptedChatModel``.
 See ``examples/api_planner.py``.
 """
 
@@ -23,6 +24,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
 from vidagent.errors import ConfigError
 
 # provider prefix -> (module, class, pip package, keyword naming the model)
@@ -54,3 +60,32 @@ def chat_model_from_string(spec: str, **kwargs: Any) -> Any:
         raise ConfigError(f"the planner {spec} needs the package {package}", f"pip install {package}") from None
     kwargs.setdefault("temperature", 0)
     return getattr(module, class_name)(**{model_key: model}, **kwargs)
+
+
+class PromptedChatModel(TextFormatChatModel):
+    """Any chat model, even one without tool calling, as a text-format planner: the tool cards and the
+    ``<tool_call>`` format go into the system prompt, observations come back as user turns.
+
+        planner = PromptedChatModel(inner=ChatOllama(model="llama3.2:1b"))
+    """
+
+    inner: Any
+
+    @property
+    def _llm_type(self) -> str:
+        return "vidagent-prompted"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        reply = self.inner.invoke(as_plain_chat(messages), stop=stop, **kwargs)
+        message = message_from_text(message_text(reply), usage_metadata=reply.usage_metadata,
+                                    response_metadata=reply.response_metadata)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def as_plain_chat(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """System/user/assistant messages only: calls as ``<tool_call>`` text, results as ``<tool_response>``."""
+    from vidagent.agent.chat_models.local import to_template_turns  # noqa: PLC0415
+
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    return [kinds[t.role](t.content) for t in to_template_turns(messages)]

@@ -25,8 +25,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
-from vidagent.agent.parsing import format_tool_call
+from vidagent.agent.parsing import ANSWER_CLOSE, TOOL_CALL_CLOSE, format_tool_call
 from vidagent.errors import ConfigError
+
+
+CLOSING_TAGS = (TOOL_CALL_CLOSE, ANSWER_CLOSE)
 
 
 @dataclass
@@ -69,6 +72,7 @@ class LocalChatModel(TextFormatChatModel):
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
+    stop_at_closing_tag: bool = True  # end a reply right after </tool_call> or </answer> (one call per turn)
     max_batch: int = 8
     batch_wait_s: float = 0.02  # how long the first request waits for others to join its batch
 
@@ -226,6 +230,8 @@ class LocalChatModel(TextFormatChatModel):
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)  # [B, width]
         attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
         options: dict[str, Any] = {"do_sample": self.do_sample}
+        if self.stop_at_closing_tag:
+            options.update(stop_strings=list(CLOSING_TAGS), tokenizer=self.tokenizer)
         if self.do_sample:
             options.update(temperature=self.temperature, top_p=self.top_p, top_k=0)
             if self.seed is not None:
@@ -237,7 +243,7 @@ class LocalChatModel(TextFormatChatModel):
                                       max_new_tokens=self.max_new_tokens, eos_token_id=sorted(stop),
                                       pad_token_id=pad, return_dict_in_generate=True, output_logits=True,
                                       **options)
-        new = out.sequences[:, width:]  # [B, T]
+        new = out.sequences[:, width:]  # [B, T]; rows that stopped early are padded
         logits = torch.stack(out.logits, dim=1).float()  # [B, T, V]
         if self.do_sample:
             logits = logits / self.temperature
@@ -245,10 +251,23 @@ class LocalChatModel(TextFormatChatModel):
         seconds = time.perf_counter() - started
         results = []
         for row, lps in zip(new.tolist(), token_logprobs.tolist(), strict=True):
-            end = next((i + 1 for i, t in enumerate(row) if t in stop), None)
+            end = self._reply_end(row)
             kept = row if end is None else row[:end]
             results.append(Generation(kept, [round(x, 6) for x in lps[: len(kept)]], end is not None, seconds))
         return results
+
+    def _reply_end(self, row: list[int]) -> int | None:
+        """Length of the reply in ``row``: through the first end-of-turn token or closing tag, else None."""
+        eos = next((i + 1 for i, t in enumerate(row) if t in self.stop_ids), None)
+        if not self.stop_at_closing_tag:
+            return eos
+        text = self.tokenizer.decode(row[:eos], skip_special_tokens=True)
+        if not any(tag in text for tag in CLOSING_TAGS):
+            return eos
+        for k in range(1, len(row[:eos]) + 1):  # the shortest prefix that contains a closing tag
+            if any(tag in self.tokenizer.decode(row[:k], skip_special_tokens=True) for tag in CLOSING_TAGS):
+                return k
+        return eos
 
 
 @dataclass
