@@ -125,6 +125,8 @@ class GRPOConfig(CommonConfig):
                                default=1.0)
     max_new_tokens: int = _help("tokens per planner reply in rollouts", default=96)
     max_grad_norm: float = _help("gradient clipping", default=1.0)
+    trl_args: str = _help("JSON file of extra trl.GRPOConfig fields for bigger machines (e.g. bf16, deepspeed, "
+                          "per_device_train_batch_size); see configs/ at the repository root", default="")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -154,6 +156,20 @@ class GRPOConfig(CommonConfig):
                               "GRPO needs sampling: use 1.0")
         if self.max_new_tokens < 8:
             raise ConfigError(f"max_new_tokens {self.max_new_tokens} cannot hold a tool call", "use 96")
+        if self.trl_args and not Path(self.trl_args).is_file():
+            raise ConfigError(f"--trl-args {self.trl_args} does not exist", "pass a JSON file such as configs/grpo_gpu.json")
+
+    def trl_overrides(self) -> dict[str, Any]:
+        """The extra trl.GRPOConfig fields of ``trl_args`` (empty without one)."""
+        if not self.trl_args:
+            return {}
+        try:
+            data = json.loads(Path(self.trl_args).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"--trl-args {self.trl_args} is not valid JSON: {error}", "fix the file") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"--trl-args {self.trl_args} must hold a JSON object", 'e.g. {"bf16": true}')
+        return data
 
     @property
     def batch_rollouts(self) -> int:

@@ -175,7 +175,8 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
         world = WorldData.load(config.world)
         questions = world.questions(config.split, config.questions, seed=config.seed)
         video_path, toolbox = world.video_path, make_toolbox(config.tools, world)
-    trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox, **trl_overrides)
+    trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox,
+                           **{**config.trl_overrides(), **trl_overrides})
     checkpoint = latest_trl_checkpoint(out) if config.resume else None
     if not config.resume and (out / LOG_FILE).exists():
         (out / LOG_FILE).unlink()  # a fresh run starts a fresh log
