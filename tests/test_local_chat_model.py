@@ -166,3 +166,15 @@ def test_full_graph_run_records_a_training_trajectory(scripted_local, tokenizer,
     assert len(trajectory["logprobs"]) == len(trajectory["completion_ids"])
     prompt = tokenizer.decode(trajectory["prompt_ids"])
     assert "count_objects(start_s: float" in prompt and prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_a_reply_ends_right_after_a_closing_tag(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer)
+    call = format_tool_call("count", {"start_s": 0})
+    row = tokenizer(call + " and then more text", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] * 3
+    end = chat._reply_end(row)
+    assert tokenizer.decode(row[:end]) == call
+    plain = tokenizer("no tags here", add_special_tokens=False)["input_ids"]
+    assert chat._reply_end(plain + [tokenizer.eos_token_id, tokenizer.eos_token_id]) == len(plain) + 1
+    assert chat._reply_end(plain) is None  # hit max_new_tokens
+    assert make_model(tiny_lm, tokenizer, stop_at_closing_tag=False)._reply_end(row) == row.index(tokenizer.eos_token_id) + 1
