@@ -210,6 +210,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-cache", type=Path, default=None, help="npz to save built clips to / reuse them from")
 
 
+def run(args: argparse.Namespace) -> int:
+    train(args)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import sys  # noqa: PLC0415
 
@@ -217,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    train(args)
-    return 0
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+"""``vidagent train detector|action|clip``: rebuild the default tools' weights from world videos.
+
+The ``train`` command group belongs to ``vidagent.policies.cli``; it calls
+``add_train_tools_parsers(train_subparsers)`` to add these three. Each is also runnable on its own:
+``python -m vidagent.tools.train_detector`` (and ``train_action``, ``train_clip``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_train_tools_parsers(train_subparsers: argparse._SubParsersAction) -> None:
+    """Add ``detector``, ``action`` and ``clip`` to the ``vidagent train`` group."""
+    from vidagent.tools import train_action, train_clip, train_detector  # noqa: PLC0415
+
+    for name, module, help_text in [
+        ("detector", train_detector, "YOLO11n (from yolo11n.yaml) on world frames -> tools/weights/detector.pt"),
+        ("action", train_action, "the action model on world clips -> tools/weights/action.safetensors"),
+        ("clip", train_clip, "the tiny open_clip grounder on world frames + captions -> tools/weights/clip.safetensors"),
+    ]:
+        parser = train_subparsers.add_parser(name, help=help_text, description=module.__doc__,
+                                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(parser)
+        parser.set_defaults(handler=_handler(module))
+
+
+def _handler(module):
+    def handle(args: argparse.Namespace) -> int:
+        args.argv = sys.argv[3:]  # recorded in the weights' metadata as the reproducing command
+        return module.run(args)
+
+    return handle
