@@ -27,7 +27,7 @@ _EXPORTS = {
     "write_report": "vidagent.agent.report",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -23,9 +23,8 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
-
 from vidagent.agent.answer import ANSWER_TYPES, Answer
-from vidagent.agent.state import Budget
+from vidagent.agent.state import DEFAULT_FRAME_BUDGET, Budget
 from vidagent.agent.trace import Step
 from vidagent.errors import ConfigError
 from vidagent.tools.results import Evidence
@@ -99,7 +98,7 @@ class Result:
         return [s for s in self.trace if s.kind == "tool"]
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict  # noqa: PLC0415
+        from dataclasses import asdict
 
         return {"question": self.question, "video": self.video, "answered": self.answered,
                 "answer": self.answer.to_dict() if self.answer is not None else None,
@@ -113,9 +112,10 @@ class Agent:
 
     def __init__(self, planner: BaseChatModel | str | None = None, tools: Iterable[ToolLike] | Toolbox | None = None,
                  *, max_tool_calls: int | None = None, max_llm_calls: int | None = None,
-                 frame_budget: int | None | str = "default", result_cache: Any = None, checkpointer: Any = None):
-        from vidagent.agent.graph import build_graph, planner_system_message  # noqa: PLC0415
-        from vidagent.agent.planner_loading import load_planner  # noqa: PLC0415
+                 frame_budget: int | None = DEFAULT_FRAME_BUDGET, result_cache: Any = None,
+                 checkpointer: Any = None):
+        from vidagent.agent.graph import build_graph, planner_system_message
+        from vidagent.agent.planner_loading import load_planner
 
         self.model = load_planner(planner) if planner is None or isinstance(planner, str) else planner
         self.toolbox = tools if isinstance(tools, Toolbox) else Toolbox.default() if tools is None else Toolbox(tools)
@@ -123,7 +123,7 @@ class Agent:
         self.budget = Budget(
             max_tool_calls=defaults.max_tool_calls if max_tool_calls is None else max_tool_calls,
             max_llm_calls=max_llm_calls,
-            frame_budget=defaults.frame_budget if frame_budget == "default" else frame_budget,  # type: ignore[arg-type]
+            frame_budget=frame_budget,  # None: unlimited
         )
         self.result_cache = result_cache
         self.checkpointer = checkpointer
@@ -133,7 +133,7 @@ class Agent:
     @classmethod
     def from_defaults(cls, extra_tools: Iterable[ToolLike] = (), **kwargs: Any) -> Agent:
         """The default planner (SmolLM2-135M-Instruct, offline) and the default vision tools (+ yours)."""
-        from vidagent.tools.cache import ResultCache  # noqa: PLC0415
+        from vidagent.tools.cache import ResultCache
 
         kwargs.setdefault("result_cache", ResultCache.from_env())
         return cls(planner=None, tools=Toolbox.default(extra_tools), **kwargs)
@@ -202,10 +202,10 @@ class Agent:
 
 def sqlite_checkpointer(path: str | os.PathLike[str]) -> Any:
     """A LangGraph SQLite checkpointer (``langgraph-checkpoint-sqlite``) so threads survive restarts."""
-    import sqlite3  # noqa: PLC0415
+    import sqlite3
 
     try:
-        from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415
+        from langgraph.checkpoint.sqlite import SqliteSaver
     except ImportError:
         raise ConfigError("threads need the package langgraph-checkpoint-sqlite",
                           "pip install langgraph-checkpoint-sqlite") from None

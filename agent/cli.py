@@ -52,13 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def ask_command(args: argparse.Namespace) -> int:
-    from vidagent.agent.api import Agent, Result, sqlite_checkpointer  # noqa: PLC0415
-    from vidagent.agent.planner_loading import load_planner  # noqa: PLC0415
-    from vidagent.errors import ConfigError  # noqa: PLC0415
-    from vidagent.offline import cache_root  # noqa: PLC0415
-    from vidagent.tools.cache import ResultCache  # noqa: PLC0415
-    from vidagent.tools.cli import toolbox_from_args  # noqa: PLC0415
-    from vidagent.tools.video import VideoRef  # noqa: PLC0415
+    from vidagent.agent.api import Agent, Result, sqlite_checkpointer
+    from vidagent.agent.planner_loading import load_planner
+    from vidagent.errors import ConfigError
+    from vidagent.offline import cache_root
+    from vidagent.tools.cache import ResultCache
+    from vidagent.tools.cli import toolbox_from_args
+    from vidagent.tools.video import VideoRef
 
     if args.frame_budget < 0 or args.max_tool_calls < 0:
         raise ConfigError("budgets cannot be negative", "use --max-tool-calls >= 0 and --frame-budget >= 0")
@@ -92,7 +92,7 @@ def ask_command(args: argparse.Namespace) -> int:
             print(format_step(item), file=out, flush=True)
     assert result is not None
     if args.report:
-        from vidagent.agent.report import write_report  # noqa: PLC0415
+        from vidagent.agent.report import write_report
 
         path = write_report(result, args.report)
         print(f"report: {path}", file=out)

@@ -22,7 +22,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-
 from vidagent.agent.answer import build_answer, evidence_to_dict
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_parsed, message_text
 from vidagent.agent.parsing import MALFORMED_CALL_TEMPLATE, parse_reply

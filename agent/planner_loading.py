@@ -38,8 +38,8 @@ LOAD_TIMES: dict[str, float] = {}  # seconds of the last load per spec, for benc
 def load_planner(spec: str | None = None, *, allow_download: bool = False, **generation: Any) -> Any:
     """Return a LangChain chat model for ``spec`` (see the module docstring). ``generation`` options
     (``do_sample``, ``temperature``, ``max_new_tokens``, ...) go to the local model."""
-    from vidagent.agent.chat_models.langchain_api import chat_model_from_string, is_provider_spec  # noqa: PLC0415
-    from vidagent.agent.chat_models.scripted import ScriptedChatModel  # noqa: PLC0415
+    from vidagent.agent.chat_models.langchain_api import chat_model_from_string, is_provider_spec
+    from vidagent.agent.chat_models.scripted import ScriptedChatModel
 
     started = time.perf_counter()
     is_local = spec is None or not (spec.startswith("replay:") or (not Path(spec).expanduser().exists()
@@ -58,7 +58,7 @@ def load_planner(spec: str | None = None, *, allow_download: bool = False, **gen
 
 
 def local_chat_model(model: Any, tokenizer: Any, *, name: str = "local", **generation: Any) -> Any:
-    from vidagent.agent.chat_models.local import LocalChatModel  # noqa: PLC0415
+    from vidagent.agent.chat_models.local import LocalChatModel
 
     model.eval()
     return LocalChatModel(model=model, tokenizer=tokenizer, model_name=name, **generation)
@@ -161,15 +161,15 @@ def _base_for_adapter(base: str | None) -> str | None:
 
 def _apply_adapter(model: Any, adapter: Path) -> Any:
     try:
-        from peft import PeftModel  # noqa: PLC0415
+        from peft import PeftModel
     except ImportError:
         raise ConfigError("loading a LoRA adapter needs peft", "pip install 'vidagent[train]'") from None
     return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
 
 
 def _load_gguf(directory: Path, filename: str) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
-    from transformers.utils import logging as hf_logging  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(str(directory), gguf_file=filename)
@@ -178,15 +178,15 @@ def _load_gguf(directory: Path, filename: str) -> tuple[Any, Any]:
 
 
 def _auto_model(path: str, **kwargs: Any) -> Any:
-    from transformers import AutoModelForCausalLM  # noqa: PLC0415
-    from transformers.utils import logging as hf_logging  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 
 def _auto_tokenizer(path: str, **kwargs: Any) -> Any:
-    from transformers import AutoTokenizer  # noqa: PLC0415
+    from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path, **kwargs)
 

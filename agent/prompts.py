@@ -52,8 +52,8 @@ class Example:
 EXAMPLES = [
     Example("How many dogs appear in the video? (video: 10.0 s)",
             [("detect_objects", {"start_s": 0, "end_s": 10, "classes": ["dog"]},
-              "In 0.0-10.0s: 2 dog (max at once: dog 2).\ntrack 1: brown dog, seen 0.0-6.2s\n"
-              "track 4: white dog, seen 3.1-10.0s")],
+              ("In 0.0-10.0s: 2 dog (max at once: dog 2).\ntrack 1: brown dog, seen 0.0-6.2s\n"
+               "track 4: white dog, seen 3.1-10.0s"))],
             "2"),
     Example("When does the person jump? (video: 8.0 s)",
             [("ground_moment", {"query": "a person jumps", "top_k": 1}, 'Moments for "a person jumps": 3.0-4.5s (0.81).')],

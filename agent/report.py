@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vidagent.agent.api import Result
 from vidagent.agent.trace import Step
 from vidagent.tools.results import Box, Evidence
@@ -82,7 +81,7 @@ def key_frame_times(evidence: Evidence, ref: VideoRef) -> list[float]:
 def render_key_frames(ref: VideoRef, times: list[float], boxes: list[Box]) -> list[str]:
     if not times:
         return []
-    from PIL import Image, ImageDraw  # noqa: PLC0415
+    from PIL import Image, ImageDraw
 
     indices = [ref.frame_index(t) for t in times]
     images = decode_frames(ref, indices)  # [N, H, W, 3]; the report's frames do not count against budgets
@@ -125,8 +124,8 @@ def render_timeline(result: Result, duration: float, frame_times: list[float]) -
     def x(t: float) -> float:
         return label_w + plot_w * min(max(t, 0.0), duration) / max(duration, 1e-9)
 
-    parts = [f'<svg class=timeline viewBox="0 0 {width} {height}" width="100%" role="img" '
-             'aria-label="timeline of tool calls">']
+    parts = [(f'<svg class=timeline viewBox="0 0 {width} {height}" width="100%" role="img" '
+              'aria-label="timeline of tool calls">')]
     for k in range(11):  # axis ticks every tenth of the video
         t = duration * k / 10
         parts.append(f'<line x1="{x(t):.1f}" y1="18" x2="{x(t):.1f}" y2="{height}" class=grid />'

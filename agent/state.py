@@ -10,7 +10,6 @@ from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-
 from vidagent.errors import ConfigError
 
 DEFAULT_MAX_TOOL_CALLS = 8

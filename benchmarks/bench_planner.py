@@ -23,7 +23,7 @@ from typing import Any
 
 
 def time_loads(cold: bool) -> dict[str, float]:
-    from vidagent.agent.planner_loading import load_planner  # noqa: PLC0415
+    from vidagent.agent.planner_loading import load_planner
 
     out = {}
     if cold:
@@ -44,7 +44,7 @@ def time_loads(cold: bool) -> dict[str, float]:
 
 
 def load_bench_questions(world: Path, limit: int) -> list[Any]:
-    from vidagent.tasks.questions import load_questions  # noqa: PLC0415
+    from vidagent.tasks.questions import load_questions
 
     path = world / "questions.jsonl"
     if not path.is_file():
@@ -70,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    import vidagent  # noqa: F401,PLC0415  (offline defaults)
-    from vidagent.agent import Agent  # noqa: PLC0415
-    from vidagent.agent.planner_loading import load_planner  # noqa: PLC0415
-    from vidagent.tasks.verify import verify  # noqa: PLC0415
-    from vidagent.tools import Toolbox  # noqa: PLC0415
+    import vidagent  # noqa: F401  (offline defaults)
+    from vidagent.agent import Agent
+    from vidagent.agent.planner_loading import load_planner
+    from vidagent.tasks.verify import verify
+    from vidagent.tools import Toolbox
 
     report: dict[str, Any] = {"planner": args.planner or "default"}
     if args.planner is None:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def local_options(args: argparse.Namespace) -> dict[str, Any]:
-    from vidagent.agent.chat_models.langchain_api import is_provider_spec  # noqa: PLC0415
+    from vidagent.agent.chat_models.langchain_api import is_provider_spec
 
     spec = args.planner
     if spec is not None and (spec.startswith("replay:") or is_provider_spec(spec)):
@@ -123,7 +123,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for r in rows:
         for name, s in r["tool_seconds"].items():
             tools[name] = tools.get(name, 0.0) + s / len(rows)
-    mean = lambda key: statistics.fmean(r[key] for r in rows)  # noqa: E731
+    mean = lambda key: statistics.fmean(r[key] for r in rows)
     return {"questions": len(rows), "answered": sum(r["answered"] for r in rows) / len(rows),
             "accuracy": sum(r["correct"] for r in rows) / len(rows), "seconds_per_question": mean("seconds"),
             "llm_seconds_per_question": mean("llm_seconds"), "tool_seconds_per_question": tools,

@@ -25,14 +25,14 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-
+from pydantic import Field
 from vidagent.agent import Agent
 
 
 class OfflineToolCaller(BaseChatModel):
     """A stand-in for an API model (for ``--tiny``): calls the first bound tool once, then answers."""
 
-    tool_names: list[str] = []
+    tool_names: list[str] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -61,10 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.tiny:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import numpy as np  # noqa: PLC0415
-        from custom_tool import motion_energy  # noqa: PLC0415
-
-        from vidagent.tools.video import write_video  # noqa: PLC0415
+        import numpy as np
+        from custom_tool import motion_energy
+        from vidagent.tools.video import write_video
 
         frames = [np.full((90, 160, 3), (i * 12) % 255, np.uint8) for i in range(20)]
         video = write_video(Path(tempfile.mkdtemp()) / "fade.mp4", frames, fps=10)
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if not args.video or not args.question:
             parser.error("give VIDEO and QUESTION, or --tiny")
-        from vidagent.agent.chat_models.langchain_api import chat_model_from_string  # noqa: PLC0415
+        from vidagent.agent.chat_models.langchain_api import chat_model_from_string
 
         agent = Agent(planner=chat_model_from_string(args.planner))  # default tools
         video, question = args.video, args.question

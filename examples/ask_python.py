@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from vidagent.agent import Agent, Result, ScriptedChatModel, write_report
 from vidagent.agent.parsing import format_answer, format_tool_call
 
@@ -23,9 +22,8 @@ from vidagent.agent.parsing import format_answer, format_tool_call
 def tiny_setup(workdir: Path) -> tuple[Path, Agent]:
     """A moving-square clip, the example motion tool and a planner that replays two replies."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from custom_tool import motion_energy  # noqa: PLC0415
-
-    from vidagent.tools.video import write_video  # noqa: PLC0415
+    from custom_tool import motion_energy
+    from vidagent.tools.video import write_video
 
     frames = []
     for i in range(30):

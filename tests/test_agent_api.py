@@ -13,7 +13,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-
+from pydantic import Field
 from vidagent.agent import Agent, ScriptedChatModel, sqlite_checkpointer
 from vidagent.agent.chat_models.langchain_api import PromptedChatModel
 from vidagent.agent.parsing import format_answer, format_tool_call
@@ -26,8 +26,8 @@ class NativeToolModel(BaseChatModel):
     """A stand-in for an API model: native tool calls, ``bind_tools`` records the schemas."""
 
     replies: list[AIMessage]
-    bound: list[Any] = []
-    seen: list[list[Any]] = []
+    bound: list[Any] = Field(default_factory=list)
+    seen: list[list[Any]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -46,7 +46,7 @@ class PlainModel(BaseChatModel):
     """A chat model without tool calling that writes whatever it is told to."""
 
     replies: list[str]
-    seen: list[list[Any]] = []
+    seen: list[list[Any]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -94,10 +94,8 @@ def test_prompted_chat_model_plans_in_text(tiny_video):
 
 def test_concurrent_questions_share_batched_generate_calls(tiny_video):
     from test_local_chat_model import make_model
-    from transformers import LlamaConfig, LlamaForCausalLM
-
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from vidagent.agent.planner_loading import converted_dir, default_gguf_path
-    from transformers import AutoTokenizer
 
     if (converted_dir() / "tokenizer.json").is_file():
         tokenizer = AutoTokenizer.from_pretrained(str(converted_dir()))

@@ -6,7 +6,6 @@ import json
 import textwrap
 
 import pytest
-
 from vidagent.cli import main
 
 TOOL_MODULE = textwrap.dedent('''

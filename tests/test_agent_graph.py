@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import pytest
 from langchain_core.messages import HumanMessage, ToolMessage
-
 from vidagent.agent import Agent, ScriptedChatModel
 from vidagent.agent.graph import route_after_planner
 from vidagent.agent.parsing import format_answer, format_tool_call
@@ -95,7 +94,7 @@ def test_happy_path_answer_evidence_sources_and_stats(tiny_video):
     assert [s.kind for s in result.trace] == ["plan", "tool", "plan", "final"]
     assert result.trace[0].text == "Count the dogs first."
     stats = result.stats
-    assert (stats.tool_calls, stats.tool_errors, stats.llm_calls, stats.frames_decoded) == (1, 0, 2, 4)
+    assert (stats.tool_calls, stats.tool_errors, stats.llm_calls, stats.frames_seen) == (1, 0, 2, 4)
     assert stats.prompt_tokens > 0 and stats.completion_tokens > 0 and "count_objects" in stats.tool_seconds
     assert "1 tool calls" in stats.line()
 

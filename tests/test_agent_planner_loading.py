@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-
 from vidagent.agent.chat_models.local import LocalChatModel
 from vidagent.agent.chat_models.scripted import ScriptedChatModel
 from vidagent.agent.planner_loading import load_planner
@@ -16,10 +15,8 @@ from vidagent.errors import ConfigError
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from vidagent.agent.planner_loading import converted_dir, default_gguf_path
-    from transformers import AutoTokenizer
 
     if (converted_dir() / "tokenizer.json").is_file():
         tokenizer = AutoTokenizer.from_pretrained(str(converted_dir()))

@@ -39,7 +39,7 @@ def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tm
     model = with_lora(tiny_llama(tokenizer), 4, 8, 0.0)
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     assert before
-    config = grpo_config(root, split, tmp_path / "grpo")
+    config = grpo_config(root, split, tmp_path / "grpo", save_steps=2)
     out = train_grpo(config, model=model, tokenizer=tokenizer, questions=world.questions(split, 4),
                      video_path=world.video_path, toolbox=toolbox)
     after = dict(model.named_parameters())
@@ -55,17 +55,17 @@ def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tm
 def test_grpo_resume_continues_from_the_saved_step(env, tmp_path):
     root, split, world, toolbox, tokenizer = env
     questions = world.questions(split, 4)
-    first = grpo_config(root, split, tmp_path / "grpo", steps=2)
+    first = grpo_config(root, split, tmp_path / "grpo", steps=1)
     train_grpo(first, model=tiny_llama(tokenizer), tokenizer=tokenizer, questions=questions,
                video_path=world.video_path, toolbox=toolbox)
-    assert (tmp_path / "grpo" / "checkpoint-2" / "trainer_state.json").is_file()
-    resumed = grpo_config(root, split, tmp_path / "grpo", steps=3, resume=True)
+    assert (tmp_path / "grpo" / "checkpoint-1" / "trainer_state.json").is_file()
+    resumed = grpo_config(root, split, tmp_path / "grpo", steps=2, resume=True)
     out = train_grpo(resumed, model=tiny_llama(tokenizer), tokenizer=tokenizer, questions=questions,
                      video_path=world.video_path, toolbox=toolbox)
     steps = [json.loads(line)["step"] for line in (out / LOG_FILE).read_text().splitlines()]
-    assert steps == [1, 2, 3]  # the resumed run ran step 3 only
-    state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
-    assert state["global_step"] == 3
+    assert steps == [1, 2]  # the resumed run ran step 2 only
+    state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
 
 
 def test_env_mask_zeroes_exactly_the_observation_tokens(env, monkeypatch):

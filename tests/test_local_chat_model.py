@@ -8,7 +8,6 @@ import threading
 import pytest
 import torch
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-
 from vidagent.agent import Agent
 from vidagent.agent.chat_models.local import Generation, LocalChatModel
 from vidagent.agent.parsing import format_answer, format_tool_call
@@ -17,7 +16,6 @@ from vidagent.agent.parsing import format_answer, format_tool_call
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory):
     from transformers import AutoTokenizer
-
     from vidagent.agent.planner_loading import converted_dir, default_gguf_path
 
     if (converted_dir() / "tokenizer.json").is_file():

@@ -6,7 +6,6 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from vidagent.agent.parsing import (
     MALFORMED_CALL_TEMPLATE,
     InvalidCall,

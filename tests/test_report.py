@@ -8,7 +8,6 @@ import re
 
 import numpy as np
 from PIL import Image
-
 from vidagent.agent import Agent, ScriptedChatModel
 from vidagent.agent.parsing import format_answer, format_tool_call
 from vidagent.agent.report import render_report, write_report

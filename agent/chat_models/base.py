@@ -12,14 +12,13 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.tool import invalid_tool_call, tool_call
-
 from vidagent.agent.parsing import ParsedReply, parse_reply
 
 
 class TextFormatChatModel(BaseChatModel):
     """A chat model whose tools are described in the prompt and called in text."""
 
-    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:  # noqa: ARG002
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
         raise TypeError(f"{type(self).__name__} reads its tools from the system prompt; "
                         "the planner graph renders them, do not call bind_tools")
 

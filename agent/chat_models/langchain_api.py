@@ -27,7 +27,6 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
 from vidagent.errors import ConfigError
 
@@ -85,7 +84,7 @@ class PromptedChatModel(TextFormatChatModel):
 
 def as_plain_chat(messages: list[BaseMessage]) -> list[BaseMessage]:
     """System/user/assistant messages only: calls as ``<tool_call>`` text, results as ``<tool_response>``."""
-    from vidagent.agent.chat_models.local import to_template_turns  # noqa: PLC0415
+    from vidagent.agent.chat_models.local import to_template_turns
 
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
     return [kinds[t.role](t.content) for t in to_template_turns(messages)]

@@ -16,18 +16,16 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
-
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
 from vidagent.agent.parsing import ANSWER_CLOSE, TOOL_CALL_CLOSE, format_tool_call
 from vidagent.errors import ConfigError
-
 
 CLOSING_TAGS = (TOOL_CALL_CLOSE, ANSWER_CLOSE)
 
@@ -151,8 +149,7 @@ class LocalChatModel(TextFormatChatModel):
                     # the recorded ids end with the end-of-turn token the template writes after the content
                     if turn.completion_ids and turn.completion_ids[-1] in self.stop_ids:
                         eos_text = self.tokenizer.decode(turn.completion_ids[-1:])
-                        if footer.startswith(eos_text):
-                            footer = footer[len(eos_text):]
+                        footer = footer.removeprefix(eos_text)
                     footer_ids = self._tokens(footer)
                     add(footer_ids, 0, 0)
                 else:
@@ -220,7 +217,7 @@ class LocalChatModel(TextFormatChatModel):
         return self._generate_batch(prompts)
 
     def _generate_batch(self, prompts: list[list[int]]) -> list[Generation]:
-        import torch  # noqa: PLC0415
+        import torch
 
         started = time.perf_counter()
         stop = self.stop_ids
@@ -355,7 +352,7 @@ class _Batcher:
             self.batch_sizes.append(len(batch))
             try:
                 outputs = self._run([prompt for prompt, _ in batch])
-            except BaseException as error:  # hand the failure to every waiting caller
+            except BaseException as error:  # noqa: BLE001  (hand any failure to every waiting caller)
                 for _, future in batch:
                     future.set_exception(error)
                 continue

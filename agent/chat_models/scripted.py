@@ -21,7 +21,6 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
-
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text
 from vidagent.agent.parsing import format_answer, format_tool_call
 from vidagent.errors import ConfigError
