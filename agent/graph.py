@@ -128,14 +128,15 @@ def make_planner_node(model: Any, system: SystemMessage):
         reply = model.invoke([system, *state["messages"]], config)
         seconds = time.perf_counter() - started
         reply = with_text_calls(reply)
+        text = message_text(reply)
+        parsed = parse_reply(text)
         has_calls = bool(reply.tool_calls or reply.invalid_tool_calls)
-        answer = None if has_calls else parse_reply(message_text(reply)).answer
+        answer = None if has_calls else parsed.answer
         llm_calls = state["llm_calls"] + 1
         usage = reply.usage_metadata or {}
-        step = {"kind": "plan", "turn": state["turn"], "text": parse_reply(message_text(reply)).text,
-                "raw": message_text(reply), "calls": _call_records(reply), "answer": answer,
-                "seconds": seconds, "prompt_tokens": usage.get("input_tokens", 0),
-                "completion_tokens": usage.get("output_tokens", 0)}
+        step = {"kind": "plan", "turn": state["turn"], "text": parsed.text, "raw": text,
+                "calls": _call_records(reply), "answer": answer, "seconds": seconds,
+                "prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0)}
         update: dict[str, Any] = {"messages": [reply], "llm_calls": llm_calls, "steps": [step],
                                   "answer_text": answer}
         if answer is None and not has_calls and llm_calls < budget_of(state).llm_calls:

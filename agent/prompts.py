@@ -50,15 +50,15 @@ class Example:
 
 # Worked examples over the default tools; an example is shown only when all its tools are in the toolbox.
 EXAMPLES = [
-    Example("How many dogs appear in the video? (video: 10.0 s)",
+    Example("How many dogs appear in the video? (the video runs from 0.0 s to 10.0 s)",
             [("detect_objects", {"start_s": 0, "end_s": 10, "classes": ["dog"]},
               ("In 0.0-10.0s: 2 dog (max at once: dog 2).\ntrack 1: brown dog, seen 0.0-6.2s\n"
                "track 4: white dog, seen 3.1-10.0s"))],
             "2"),
-    Example("When does the person jump? (video: 8.0 s)",
+    Example("When does the person jump? (the video runs from 0.0 s to 8.0 s)",
             [("ground_moment", {"query": "a person jumps", "top_k": 1}, 'Moments for "a person jumps": 3.0-4.5s (0.81).')],
             "3.0-4.5"),
-    Example("What does the red car do after the ball appears? (video: 12.0 s)",
+    Example("What does the red car do after the ball appears? (the video runs from 0.0 s to 12.0 s)",
             [("ground_moment", {"query": "a ball appears", "top_k": 1}, 'Moments for "a ball appears": 5.0-6.0s (0.77).'),
              ("detect_objects", {"start_s": 5, "end_s": 12, "classes": ["car"]},
               "In 5.0-12.0s: 1 car (max at once: car 1).\ntrack 2: red car, seen 5.0-11.0s"),
@@ -95,7 +95,7 @@ def generic_example(schema: dict[str, Any]) -> Example:
     props = schema["parameters"].get("properties", {})
     required = schema["parameters"].get("required", list(props))
     arguments = {name: _sample_value(name, props[name]) for name in required}
-    return Example("What happens in the video? (video: 10.0 s)",
+    return Example("What happens in the video? (the video runs from 0.0 s to 10.0 s)",
                    [(schema["name"], arguments, "(the tool's result)")], "(a short answer)")
 
 
@@ -115,7 +115,8 @@ def _sample_value(name: str, prop: dict[str, Any]) -> Any:
 
 def user_message(question: str, *, duration_s: float, width: int, height: int, fps: float,
                  answer_type: str | None = None, choices: list[str] | None = None) -> str:
-    lines = [f"Video: {duration_s:.1f} s long, {width}x{height} at {fps:g} fps.", f"Question: {question}"]
+    lines = [f"The video runs from 0.0 s to {duration_s:.1f} s ({width}x{height}, {fps:g} fps).",
+             f"Question: {question}"]
     if choices:
         lines.append("Options: " + "; ".join(f"{chr(65 + i)}) {c}" for i, c in enumerate(choices)))
     if answer_type == "interval":

@@ -176,3 +176,22 @@ def test_a_reply_ends_right_after_a_closing_tag(tiny_lm, tokenizer):
     assert chat._reply_end(plain + [tokenizer.eos_token_id, tokenizer.eos_token_id]) == len(plain) + 1
     assert chat._reply_end(plain) is None  # hit max_new_tokens
     assert make_model(tiny_lm, tokenizer, stop_at_closing_tag=False)._reply_end(row) == row.index(tokenizer.eos_token_id) + 1
+
+
+def test_guided_replies_start_with_a_call_that_is_prompt_not_completion(tiny_lm, tokenizer):
+    from vidagent.agent.chat_models.local import GUIDE_PREFIX
+
+    chat = make_model(tiny_lm, tokenizer, guide_tool_call=True)
+    prompt = chat.render(CONVERSATION, add_generation_prompt=True).ids
+    reply = chat.invoke(CONVERSATION)
+    assert reply.content.startswith(GUIDE_PREFIX) and reply.response_metadata["reply_prefix"] == GUIDE_PREFIX
+    completion = reply.response_metadata["completion_ids"]
+    assert reply.usage_metadata["input_tokens"] == len(prompt) + len(tokenizer(GUIDE_PREFIX, add_special_tokens=False)["input_ids"])
+    observation = ToolMessage("2 dogs", tool_call_id="c", name="count")
+    rendered = chat.render([*CONVERSATION, reply, observation], add_generation_prompt=True)
+    guided = prompt + tokenizer(GUIDE_PREFIX, add_special_tokens=False)["input_ids"]
+    assert rendered.ids[: len(guided) + len(completion)] == guided + completion  # what the model saw
+    assert sum(rendered.generated_mask) == len(completion)
+    # after an observation the model is free to answer: no prefix
+    follow = chat.invoke([*CONVERSATION, reply, observation])
+    assert follow.response_metadata["reply_prefix"] == ""

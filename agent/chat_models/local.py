@@ -28,6 +28,15 @@ from vidagent.agent.parsing import ANSWER_CLOSE, TOOL_CALL_CLOSE, format_tool_ca
 from vidagent.errors import ConfigError
 
 CLOSING_TAGS = (TOOL_CALL_CLOSE, ANSWER_CLOSE)
+GUIDE_PREFIX = '<tool_call>{"name": "'
+
+
+def wants_tool_call(messages: list[BaseMessage]) -> bool:
+    """True when the model is answering a question or a correction (a user message that does not
+    follow tool observations): the turns where ``guide_tool_call`` starts the reply with a call."""
+    if not messages or not isinstance(messages[-1], HumanMessage):
+        return False
+    return len(messages) < 2 or not isinstance(messages[-2], ToolMessage)
 
 
 @dataclass
@@ -71,6 +80,10 @@ class LocalChatModel(TextFormatChatModel):
     top_p: float = 1.0
     seed: int | None = None
     stop_at_closing_tag: bool = True  # end a reply right after </tool_call> or </answer> (one call per turn)
+    # Start replies to a question or a correction with GUIDE_PREFIX (not replies to observations): an
+    # un-tuned small model then writes a well-formed call instead of answering from nothing. The prefix
+    # is part of the prompt, not of the completion (its tokens are 0 in the generated mask).
+    guide_tool_call: bool = False
     max_batch: int = 8
     batch_wait_s: float = 0.02  # how long the first request waits for others to join its batch
 
@@ -94,13 +107,16 @@ class LocalChatModel(TextFormatChatModel):
         if kwargs:
             raise TypeError(f"unexpected options {sorted(kwargs)}; set them on the model (model_copy(update=...))")
         prompt = self.render(messages, add_generation_prompt=True)
-        generation = self.batcher.submit(prompt.ids)
-        text = self.tokenizer.decode(generation.completion_ids, skip_special_tokens=True)
+        prefix = GUIDE_PREFIX if self.guide_tool_call and wants_tool_call(messages) else ""
+        prompt_ids = prompt.ids + (self._tokens(prefix) if prefix else [])
+        generation = self.batcher.submit(prompt_ids)
+        text = prefix + self.tokenizer.decode(generation.completion_ids, skip_special_tokens=True)
         message = message_from_text(
             text,
-            usage_metadata={"input_tokens": len(prompt.ids), "output_tokens": len(generation.completion_ids),
-                            "total_tokens": len(prompt.ids) + len(generation.completion_ids)},
-            response_metadata={"model_name": self.model_name, "completion_ids": generation.completion_ids,
+            usage_metadata={"input_tokens": len(prompt_ids), "output_tokens": len(generation.completion_ids),
+                            "total_tokens": len(prompt_ids) + len(generation.completion_ids)},
+            response_metadata={"model_name": self.model_name, "reply_prefix": prefix,
+                               "completion_ids": generation.completion_ids,
                                "completion_logprobs": generation.logprobs,
                                "finish_reason": "stop" if generation.finished else "length",
                                "generate_seconds": generation.seconds},
@@ -145,6 +161,10 @@ class LocalChatModel(TextFormatChatModel):
                 if prompt_length is None:
                     prompt_length = len(ids)
                 if turn.completion_ids is not None:
+                    if turn.prefix:  # the guide prefix was prompt, not generated
+                        if not turn.content.startswith(turn.prefix):
+                            raise ValueError("an assistant message's content does not start with its reply_prefix")
+                        add(self._tokens(turn.prefix), 0, 1)
                     add(turn.completion_ids, 1, 1, turn.logprobs or [0.0] * len(turn.completion_ids))
                     # the recorded ids end with the end-of-turn token the template writes after the content
                     if turn.completion_ids and turn.completion_ids[-1] in self.stop_ids:
@@ -273,6 +293,7 @@ class TemplateTurn:
     content: str
     completion_ids: list[int] | None = None  # recorded ids when this model generated the turn
     logprobs: list[float] | None = None
+    prefix: str = ""  # text the reply was started with (prompt tokens, see LocalChatModel.guide_tool_call)
 
 
 def to_template_turns(messages: list[BaseMessage]) -> list[TemplateTurn]:
@@ -285,7 +306,8 @@ def to_template_turns(messages: list[BaseMessage]) -> list[TemplateTurn]:
         elif isinstance(message, AIMessage):
             recorded = message.response_metadata.get("completion_ids")
             turns.append(TemplateTurn("assistant", assistant_text(message), recorded,
-                                      message.response_metadata.get("completion_logprobs")))
+                                      message.response_metadata.get("completion_logprobs"),
+                                      message.response_metadata.get("reply_prefix", "")))
         elif isinstance(message, ToolMessage):
             block = f"<tool_response>{message_text(message)}</tool_response>"
             _append_user(turns, block, joins_tool=True)
