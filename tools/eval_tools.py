@@ -98,12 +98,18 @@ def gt_counts(video: WorldVideo) -> dict[str, int]:
 def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
-    correct = total = exact_videos = 0
+    correct = total = exact_videos = colors_right = colors_total = 0
     errors: dict[str, int] = {}
     for video in videos:
         session = VideoSession(video.video)
         result = detector.run(session, 0.0, session.ref.duration_s)
         truth = gt_counts(video)
+        for obj in video.truth["objects"]:  # color of the track that follows each ground-truth object
+            table = {b[0]: tuple(b[1:]) for b in obj["boxes"] if b[5] < MAX_OCCLUDED}
+            track_id = matching_track(result.tracks, table, video.fps) if table else None
+            if track_id is not None:
+                colors_total += 1
+                colors_right += next(t.color for t in result.tracks if t.track_id == track_id) == obj["color"]
         all_right = True
         for label in set(truth) | set(result.counts):
             total += 1
@@ -115,7 +121,8 @@ def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
                 errors[key] = errors.get(key, 0) + 1
         exact_videos += all_right
     return {"count_accuracy": round(correct / max(total, 1), 4), "count_pairs": total,
-            "count_videos_all_right": round(exact_videos / max(len(videos), 1), 4), "count_errors": errors}
+            "count_videos_all_right": round(exact_videos / max(len(videos), 1), 4), "count_errors": errors,
+            "color_accuracy": round(colors_right / max(colors_total, 1), 4), "color_tracks": colors_total}
 
 
 def _iou_box(a: tuple[float, ...], b: tuple[float, ...]) -> float:
