@@ -27,7 +27,7 @@ from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_pa
 from vidagent.agent.parsing import MALFORMED_CALL_TEMPLATE, parse_reply
 from vidagent.agent.prompts import (
     LAST_TURN_MESSAGE,
-    NO_ACTION_TEMPLATE,
+    no_action_message,
     TOOL_BUDGET_TEMPLATE,
     system_prompt,
     user_message,
@@ -39,6 +39,7 @@ from vidagent.tools.toolbox import Toolbox
 from vidagent.tools.video import VideoRef, VideoSession
 
 FRAME_BUDGET_MARK = "frame budget exhausted"
+UNREADABLE = "(unreadable call)"  # the trace's name for a call without a readable tool name
 
 
 def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = None, name: str = "vidagent"):
@@ -53,7 +54,7 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
 
     graph = StateGraph(AgentState)
     graph.add_node("start", start_node)
-    graph.add_node("planner", make_planner_node(planner_model, system))
+    graph.add_node("planner", make_planner_node(planner_model, system, no_action_message(toolbox.schemas())))
     graph.add_node("tools", make_tool_node(toolbox))
     graph.add_node("finalize", finalize_node)
     graph.add_edge(START, "start")
@@ -121,7 +122,7 @@ def start_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             "budget_notices": 0, "answer_text": None, "final": None, "budget": budget.to_dict()}
 
 
-def make_planner_node(model: Any, system: SystemMessage):
+def make_planner_node(model: Any, system: SystemMessage, correction: str):
     def planner(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """One LLM call: read tool calls or the answer; correct a reply that has neither."""
         started = time.perf_counter()
@@ -140,8 +141,8 @@ def make_planner_node(model: Any, system: SystemMessage):
         update: dict[str, Any] = {"messages": [reply], "llm_calls": llm_calls, "steps": [step],
                                   "answer_text": answer}
         if answer is None and not has_calls and llm_calls < budget_of(state).llm_calls:
-            update["messages"].append(HumanMessage(NO_ACTION_TEMPLATE))
-            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": NO_ACTION_TEMPLATE})
+            update["messages"].append(HumanMessage(correction))
+            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": correction})
         return update
 
     return planner
@@ -181,7 +182,7 @@ def make_tool_node(toolbox: Toolbox):
             text = MALFORMED_CALL_TEMPLATE.format(details=bad.get("error") or "unreadable call")
             messages.append(ToolMessage(text, tool_call_id=bad["id"] or "invalid", name=bad.get("name") or "invalid",
                                         status="error"))
-            steps.append(_tool_step(state, bad["id"], bad.get("name") or "invalid", None, text, error=text))
+            steps.append(_tool_step(state, bad["id"], bad.get("name") or UNREADABLE, None, text, error=text))
         for call in reply.tool_calls:
             if used >= budget.max_tool_calls:
                 text = TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"])

@@ -13,9 +13,10 @@ from typing import Any
 from vidagent.agent.parsing import format_answer, format_tool_call
 
 NO_ACTION_TEMPLATE = (
-    "Error: your reply has neither a tool call nor an answer. Call a tool with "
-    '<tool_call>{"name": ..., "arguments": {...}}</tool_call> or give the final answer as <answer>...</answer>.'
+    "Error: your reply has neither a tool call nor an answer. Call a tool, for example {example}, "
+    "or give the final answer as <answer>...</answer>."
 )
+NO_ACTION_NO_TOOLS = "Error: your reply has no answer. Give the final answer as <answer>...</answer>."
 TOOL_BUDGET_TEMPLATE = (
     "Error: the tool-call budget is used up ({used} of {limit} calls); {name} was not run. "
     "Give your final answer now as <answer>...</answer>."
@@ -79,6 +80,15 @@ def system_prompt(tool_schemas: list[dict[str, Any]], cards: str, *, native_tool
         examples = [generic_example(tool_schemas[0])]
     shown = "\n".join(render_example(e) for e in examples)
     return SYSTEM_TEMPLATE.format(cards=cards or "(none)", examples=f"\nExamples:\n{shown}" if shown else "")
+
+
+def no_action_message(tool_schemas: list[dict[str, Any]]) -> str:
+    """The correction after a reply with neither a call nor an answer, with a concrete, valid call (a
+    small model copies placeholders such as ``{...}`` literally)."""
+    if not tool_schemas:
+        return NO_ACTION_NO_TOOLS
+    name, arguments, _ = generic_example(tool_schemas[0]).calls[0]
+    return NO_ACTION_TEMPLATE.format(example=format_tool_call(name, arguments))
 
 
 def render_example(example: Example) -> str:

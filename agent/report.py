@@ -200,7 +200,7 @@ figure img{display:block;width:360px;border-radius:4px}figcaption{font-size:12px
 ol.trace{list-style:none;padding:0}.step{background:#fff;border-radius:8px;padding:10px 14px;margin:8px 0;
 box-shadow:0 1px 2px #0001;border-left:4px solid #4363d8}
 .step.tool{border-color:#3cb44b}.step.tool.error{border-color:#b3261e}.step.notice{border-color:#f5a623}
-.step.final{border-color:#1d2330}
+.step.final{border-color:#1d2330}.step p{margin:0;font-size:13px}
 pre{white-space:pre-wrap;word-break:break-word;background:#f3f4f7;padding:8px;border-radius:6px;margin:4px 0;
 font-size:12px}.err{color:#b3261e}.ans{margin:4px 0}code{font-size:12px}
 """

@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tool-calls", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--cold", action="store_true", help="also time the first GGUF conversion")
+    parser.add_argument("--tool", action="append", default=[], metavar="MODULE:ATTR",
+                        help="add a tool to the default toolbox (repeatable)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -75,12 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     from vidagent.agent.planner_loading import load_planner
     from vidagent.tasks.verify import verify
     from vidagent.tools import Toolbox
+    from vidagent.tools.toolbox import load_tool_spec
 
     report: dict[str, Any] = {"planner": args.planner or "default"}
     if args.planner is None:
         report.update(time_loads(args.cold))
     questions = load_bench_questions(args.world, args.questions)
-    toolbox = Toolbox.default()
+    toolbox = Toolbox.default([load_tool_spec(spec) for spec in args.tool])
+    report["tools"] = toolbox.names
     rows = []
     for q in questions:
         planner = load_planner(args.planner, **local_options(args))

@@ -138,7 +138,8 @@ def test_a_model_that_never_answers_stops_at_the_llm_budget(tiny_video):
     assert "without writing <answer>" in result.stop_reason and "5 LLM calls" in result.stop_reason
     assert model.calls_made == Budget(max_tool_calls=2).llm_calls == 5
     nudges = [m.content for m in result.messages if isinstance(m, HumanMessage)][1:]
-    assert nudges == [NO_ACTION_TEMPLATE] * 4  # no correction after the last allowed call
+    example = format_tool_call("count_objects", {"start_s": 0.0, "end_s": 10.0})
+    assert nudges == [NO_ACTION_TEMPLATE.format(example=example)] * 4  # none after the last allowed call
 
 
 def test_the_tool_budget_warns_once_then_stops(tiny_video):
