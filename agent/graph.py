@@ -27,8 +27,8 @@ from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_pa
 from vidagent.agent.parsing import MALFORMED_CALL_TEMPLATE, parse_reply
 from vidagent.agent.prompts import (
     LAST_TURN_MESSAGE,
-    no_action_message,
     TOOL_BUDGET_TEMPLATE,
+    no_action_message,
     system_prompt,
     user_message,
 )
