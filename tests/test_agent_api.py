@@ -158,3 +158,10 @@ def test_langgraph_json_entry_point_serves_the_graph(tiny_video, tmp_path, monke
                           "budget": {"max_tool_calls": 2, "frame_budget": 10}}, {"recursion_limit": 20})
     assert state["final"]["answered"] and state["final"]["answer"]["value"] == 2
     assert [s["frames_seen"] for s in state["steps"] if s["kind"] == "tool"] == [4]
+
+
+def test_a_native_model_writing_calls_as_text_is_understood(tiny_video):
+    model = NativeToolModel(replies=[AIMessage(format_tool_call("count_objects", {"start_s": 0, "end_s": 4})),
+                                     AIMessage(format_answer("2"))], bound=[], seen=[])
+    result = Agent(planner=model, tools=tools()).ask(tiny_video, "How many dogs?")
+    assert result.answered and result.stats.tool_calls == 1 and result.answer.value == 2
