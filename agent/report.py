@@ -117,7 +117,7 @@ def render_timeline(result: Result, duration: float, frame_times: list[float]) -
     if result.answer is not None and result.answer.answer_type == "interval" and result.answer.value is not None:
         start, end = result.answer.value  # type: ignore[misc]
         rows.append(("answer", [(start, end)], "answer"))
-    label_w, width, row_h = 150, 1000, 22
+    label_w, width, row_h = 150, 1000, 22  # px
     plot_w = width - label_w - 10
     height = 30 + row_h * max(1, len(rows))
 
@@ -128,8 +128,9 @@ def render_timeline(result: Result, duration: float, frame_times: list[float]) -
               'aria-label="timeline of tool calls">')]
     for k in range(11):  # axis ticks every tenth of the video
         t = duration * k / 10
+        anchor = ' text-anchor="end"' if k == 10 else ' text-anchor="middle"'  # last label inside
         parts.append(f'<line x1="{x(t):.1f}" y1="18" x2="{x(t):.1f}" y2="{height}" class=grid />'
-                     f'<text x="{x(t):.1f}" y="12" class=tick>{t:.1f}s</text>')
+                     f'<text x="{x(t):.1f}" y="12" class=tick{anchor}>{t:.1f}s</text>')
     for t in frame_times:
         parts.append(f'<line x1="{x(t):.1f}" y1="18" x2="{x(t):.1f}" y2="{height}" class=frame />')
     for i, (name, spans, kind) in enumerate(rows):
@@ -194,7 +195,7 @@ h3{font-size:14px;margin:0 0 6px}small{color:#667;font-weight:normal}
 figure{margin:0;background:#fff;border-radius:8px;padding:6px;box-shadow:0 1px 3px #0001}
 figure img{display:block;width:360px;border-radius:4px}figcaption{font-size:12px;color:#555;padding-top:4px}
 .timeline{background:#fff;border-radius:8px;box-shadow:0 1px 3px #0001}
-.grid{stroke:#e3e5ea}.frame{stroke:#f5a623;stroke-dasharray:3 3}.tick{font-size:10px;fill:#889;text-anchor:middle}
+.grid{stroke:#e3e5ea}.frame{stroke:#f5a623;stroke-dasharray:3 3}.tick{font-size:10px;fill:#889}
 .label{font-size:12px;fill:#333}.label.error{fill:#b3261e}.none{font-size:11px;fill:#999}.none.error{fill:#b3261e}
 .span.ok{fill:#4363d8;opacity:.75}.span.error{fill:#b3261e}.span.answer{fill:#2e7d32}
 ol.trace{list-style:none;padding:0}.step{background:#fff;border-radius:8px;padding:10px 14px;margin:8px 0;
