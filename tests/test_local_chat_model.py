@@ -55,14 +55,16 @@ def test_generation_records_ids_logprobs_and_usage(tiny_lm, tokenizer):
     assert chat.invoke(CONVERSATION).response_metadata["completion_ids"] == ids  # greedy is deterministic
 
 
-def test_recorded_logprobs_match_a_forward_pass(tiny_lm, tokenizer):
-    chat = make_model(tiny_lm, tokenizer)
+@pytest.mark.parametrize("options", [{}, {"do_sample": True, "temperature": 1.5, "seed": 1}])
+def test_recorded_logprobs_match_a_forward_pass(tiny_lm, tokenizer, options):
+    chat = make_model(tiny_lm, tokenizer, **options)
     prompt = chat.render(CONVERSATION, add_generation_prompt=True).ids
     reply = chat.invoke(CONVERSATION)
     ids = reply.response_metadata["completion_ids"]
     with torch.no_grad():
         logits = tiny_lm(torch.tensor([prompt + ids])).logits[0]  # [T, V]
-    expected = torch.log_softmax(logits[len(prompt) - 1: -1], -1).gather(-1, torch.tensor(ids)[:, None])[:, 0]
+    temperature = options.get("temperature", 1.0)
+    expected = torch.log_softmax(logits[len(prompt) - 1: -1] / temperature, -1).gather(-1, torch.tensor(ids)[:, None])[:, 0]
     assert torch.allclose(expected, torch.tensor(reply.response_metadata["completion_logprobs"]), atol=1e-4)
 
 

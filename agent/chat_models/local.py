@@ -255,16 +255,13 @@ class LocalChatModel(TextFormatChatModel):
                 torch.manual_seed(self.seed)
         else:
             options.update(temperature=None, top_p=None, top_k=None)
+        recorder = ChosenLogprobs(self.temperature if self.do_sample else 1.0)
         with torch.no_grad():
-            out = self.model.generate(input_ids=input_ids, attention_mask=attention,
-                                      max_new_tokens=self.max_new_tokens, eos_token_id=sorted(stop),
-                                      pad_token_id=pad, return_dict_in_generate=True, output_logits=True,
-                                      **options)
-        new = out.sequences[:, width:]  # [B, T]; rows that stopped early are padded
-        logits = torch.stack(out.logits, dim=1).float()  # [B, T, V]
-        if self.do_sample:
-            logits = logits / self.temperature
-        token_logprobs = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)  # [B, T]
+            sequences = self.model.generate(input_ids=input_ids, attention_mask=attention,
+                                            max_new_tokens=self.max_new_tokens, eos_token_id=sorted(stop),
+                                            pad_token_id=pad, logits_processor=[recorder], **options)
+        new = sequences[:, width:]  # [B, T]; rows that stopped early are padded
+        token_logprobs = recorder.finish(new)  # [B, T]
         seconds = time.perf_counter() - started
         results = []
         for row, lps in zip(new.tolist(), token_logprobs.tolist(), strict=True):
@@ -285,6 +282,35 @@ class LocalChatModel(TextFormatChatModel):
             if any(tag in self.tokenizer.decode(row[:k], skip_special_tokens=True) for tag in CLOSING_TAGS):
                 return k
         return eos
+
+
+class ChosenLogprobs:
+    """A logits processor that records log p(chosen token) at every step in O(batch x vocab) memory
+    (``output_logits`` would keep [steps, batch, vocab]). At step t it sees the token chosen at t-1 as the
+    last input id and looks it up in the distribution it kept from t-1. Custom processors run before
+    transformers' sampling warpers, so the distribution is softmax(logits / temperature)."""
+
+    def __init__(self, temperature: float):
+        self.temperature = temperature
+        self.previous: Any = None  # [B, V] log-probs of the last step
+        self.values: list[Any] = []  # one [B] tensor per step
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch  # noqa: PLC0415
+
+        if self.previous is not None:
+            self.values.append(self.previous.gather(-1, input_ids[:, -1:]).squeeze(-1))
+        self.previous = torch.log_softmax(scores.float() / self.temperature, dim=-1)
+        return scores
+
+    def finish(self, new_tokens: Any) -> Any:
+        """[B, T] log-probs of the generated tokens ``new_tokens`` [B, T]."""
+        import torch  # noqa: PLC0415
+
+        if new_tokens.shape[1] == 0:
+            return torch.zeros_like(new_tokens, dtype=torch.float)
+        last = self.previous.gather(-1, new_tokens[:, -1:]).squeeze(-1)
+        return torch.stack([*self.values, last], dim=1)[:, -new_tokens.shape[1]:]
 
 
 @dataclass
