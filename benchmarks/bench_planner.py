@@ -86,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     toolbox = Toolbox.default([load_tool_spec(spec) for spec in args.tool])
     report["tools"] = toolbox.names
     rows = []
+    started = time.perf_counter()
+    agent = Agent(planner=load_planner(args.planner, **local_options(args)), tools=toolbox,
+                  max_tool_calls=args.max_tool_calls)
+    report["agent_setup_s"] = time.perf_counter() - started
     for q in questions:
-        planner = load_planner(args.planner, **local_options(args))
-        agent = Agent(planner=planner, tools=toolbox, max_tool_calls=args.max_tool_calls)
         result = agent.ask(args.world / q.video_file, q.text, answer_type=q.answer_type, choices=q.choices or None)
         prediction = result.answer.value if result.answer is not None and result.answer.value is not None else (
             result.answer.text if result.answer is not None else None)

@@ -296,7 +296,7 @@ class ChosenLogprobs:
         self.values: list[Any] = []  # one [B] tensor per step
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch  # noqa: PLC0415
+        import torch
 
         if self.previous is not None:
             self.values.append(self.previous.gather(-1, input_ids[:, -1:]).squeeze(-1))
@@ -305,7 +305,7 @@ class ChosenLogprobs:
 
     def finish(self, new_tokens: Any) -> Any:
         """[B, T] log-probs of the generated tokens ``new_tokens`` [B, T]."""
-        import torch  # noqa: PLC0415
+        import torch
 
         if new_tokens.shape[1] == 0:
             return torch.zeros_like(new_tokens, dtype=torch.float)
