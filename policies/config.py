@@ -92,6 +92,8 @@ class SFTConfig(CommonConfig):
                             default=4)
     max_length: int = _help("longest trajectory in tokens; longer ones are skipped (never silently cut)",
                             default=2048)
+    max_steps: int = _help("stop after this many optimizer steps in all (0 = run every epoch); with --resume, "
+                           "a run stopped early is finished into a planner directory", default=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -99,6 +101,8 @@ class SFTConfig(CommonConfig):
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}", "pass --epochs 1 or more")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}", "pass --batch-size 4")
+        if self.max_steps < 0:
+            raise ConfigError(f"max_steps must be >= 0, got {self.max_steps}", "use 0 for every epoch")
         if self.max_length < 64:
             raise ConfigError(f"max_length {self.max_length} is too short for a system prompt",
                               "use 2048")

@@ -81,3 +81,21 @@ def save_planner(model: Any, tokenizer: Any, out: str | Path, base_name: str = "
 
 def trainable_parameters(model: Any) -> dict[str, Any]:
     return {name: p for name, p in model.named_parameters() if p.requires_grad}
+
+
+def ship_adapter(source: str | Path, target: str | Path, *, half: bool = True) -> Path:
+    """Copy a LoRA planner directory's adapter (config + weights, fp16 when ``half``: a few MB) to ``target``,
+    e.g. ``policies/adapters/default`` (the adapter ``vidagent ask`` applies by default)."""
+    import torch  # noqa: PLC0415
+    from safetensors.torch import load_file, save_file  # noqa: PLC0415
+
+    source, target = Path(source), Path(target)
+    if not (source / "adapter_config.json").is_file():
+        raise ConfigError(f"{source} is not a LoRA planner directory", "pass the OUT of `vidagent train sft|grpo`")
+    target.mkdir(parents=True, exist_ok=True)
+    weights = load_file(str(source / "adapter_model.safetensors"))
+    if half:
+        weights = {k: v.to(torch.float16) for k, v in weights.items()}
+    save_file(weights, str(target / "adapter_model.safetensors"))
+    (target / "adapter_config.json").write_text((source / "adapter_config.json").read_text())
+    return target

@@ -117,6 +117,8 @@ def train_sft(config: SFTConfig, *, model: Any = None, tokenizer: Any = None, ba
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     per_epoch = (len(trajectories) + config.batch_size - 1) // config.batch_size
     total = per_epoch * config.epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
     start = resume_sft(model, optimizer, out) if config.resume else 0
     log(f"SFT: {len(trajectories)} trajectories, {total} steps ({config.epochs} epochs of {per_epoch}); "
         f"{sum(p.numel() for p in params):,} trainable parameters" + (f"; resuming at step {start}" if start else ""))
