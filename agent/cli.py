@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ask.add_argument("--sample", action="store_true", help="sample instead of greedy decoding (local planner)")
     ask.add_argument("--temperature", type=float, default=None, help="sampling temperature with --sample (0.7)")
     ask.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
-                     help="tokens per planner reply (local planner; default 192)")
+                     help="tokens per planner reply (local planner; default 128)")
     ask.add_argument("--thread", metavar="ID", default=None,
                      help="continue a conversation about this video across runs (SQLite checkpointer)")
     ask.add_argument("--json", action="store_true", help="print the result as JSON (steps go to stderr)")

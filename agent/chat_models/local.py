@@ -74,7 +74,7 @@ class LocalChatModel(TextFormatChatModel):
     model: Any
     tokenizer: Any
     model_name: str = "local"
-    max_new_tokens: int = 192
+    max_new_tokens: int = 128
     do_sample: bool = False
     temperature: float = 1.0
     top_p: float = 1.0
