@@ -38,8 +38,6 @@ def default_tools() -> list[Tool]:
     from vidagent.tools.grounding import MomentGrounder  # noqa: PLC0415
 
     detector = ObjectDetector()
-    if not DETECTOR_WEIGHTS.exists():  # TEMPORARY until the trained weights are committed
-        return []
     return [
         detector.as_tool(),
         ActionRecognizer(detector=detector).as_tool(),
