@@ -140,9 +140,11 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str):
                 "prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0)}
         update: dict[str, Any] = {"messages": [reply], "llm_calls": llm_calls, "steps": [step],
                                   "answer_text": answer}
-        if answer is None and not has_calls and llm_calls < budget_of(state).llm_calls:
-            update["messages"].append(HumanMessage(correction))
-            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": correction})
+        limit = budget_of(state).llm_calls
+        if answer is None and not has_calls and llm_calls < limit:
+            text = LAST_TURN_MESSAGE if llm_calls == limit - 1 else correction
+            update["messages"].append(HumanMessage(text))
+            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": text})
         return update
 
     return planner

@@ -52,8 +52,8 @@ def load_planner(spec: str | None = None, *, allow_download: bool = False, **gen
     if spec is not None and not Path(spec).expanduser().exists() and is_provider_spec(spec):
         return chat_model_from_string(spec)
     if spec in (None, "default") and default_adapter_dir() is None:
-        # the un-tuned default model does not use the tool format on its own: guide its first call
-        generation.setdefault("guide_tool_call", True)
+        # the un-tuned default model does not use the tool format on its own: guide it
+        generation.setdefault("guide_format", True)
     model, tokenizer, name = load_causal_lm(spec, allow_download=allow_download)
     chat = local_chat_model(model, tokenizer, name=name, **generation)
     LOAD_TIMES[spec or "default"] = time.perf_counter() - started

@@ -139,7 +139,7 @@ def test_a_model_that_never_answers_stops_at_the_llm_budget(tiny_video):
     assert model.calls_made == Budget(max_tool_calls=2).llm_calls == 5
     nudges = [m.content for m in result.messages if isinstance(m, HumanMessage)][1:]
     example = format_tool_call("count_objects", {"start_s": 0.0, "end_s": 10.0})
-    assert nudges == [NO_ACTION_TEMPLATE.format(example=example)] * 4  # none after the last allowed call
+    assert nudges == [NO_ACTION_TEMPLATE.format(example=example)] * 3 + [LAST_TURN_MESSAGE]
 
 
 def test_the_tool_budget_warns_once_then_stops(tiny_video):

@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from vidagent.agent import Agent
 from vidagent.agent.chat_models.local import Generation, LocalChatModel
 from vidagent.agent.parsing import format_answer, format_tool_call
+from vidagent.agent.prompts import LAST_TURN_MESSAGE
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +184,7 @@ def test_a_reply_ends_right_after_a_closing_tag(tiny_lm, tokenizer):
 def test_guided_replies_start_with_a_call_that_is_prompt_not_completion(tiny_lm, tokenizer):
     from vidagent.agent.chat_models.local import GUIDE_PREFIX
 
-    chat = make_model(tiny_lm, tokenizer, guide_tool_call=True)
+    chat = make_model(tiny_lm, tokenizer, guide_format=True)
     prompt = chat.render(CONVERSATION, add_generation_prompt=True).ids
     reply = chat.invoke(CONVERSATION)
     assert reply.content.startswith(GUIDE_PREFIX) and reply.response_metadata["reply_prefix"] == GUIDE_PREFIX
@@ -197,3 +198,5 @@ def test_guided_replies_start_with_a_call_that_is_prompt_not_completion(tiny_lm,
     # after an observation the model is free to answer: no prefix
     follow = chat.invoke([*CONVERSATION, reply, observation])
     assert follow.response_metadata["reply_prefix"] == ""
+    last = chat.invoke([*CONVERSATION, reply, observation, HumanMessage(LAST_TURN_MESSAGE)])
+    assert last.content.startswith("<answer>")

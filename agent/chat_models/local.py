@@ -24,19 +24,25 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
-from vidagent.agent.parsing import ANSWER_CLOSE, TOOL_CALL_CLOSE, format_tool_call
+from vidagent.agent.parsing import ANSWER_CLOSE, ANSWER_OPEN, TOOL_CALL_CLOSE, format_tool_call
+from vidagent.agent.prompts import LAST_TURN_MESSAGE
 from vidagent.errors import ConfigError
 
 CLOSING_TAGS = (TOOL_CALL_CLOSE, ANSWER_CLOSE)
 GUIDE_PREFIX = '<tool_call>{"name": "'
 
 
-def wants_tool_call(messages: list[BaseMessage]) -> bool:
-    """True when the model is answering a question or a correction (a user message that does not
-    follow tool observations): the turns where ``guide_tool_call`` starts the reply with a call."""
+def guide_prefix(messages: list[BaseMessage]) -> str:
+    """How ``guide_format`` starts the next reply: ``<answer>`` after the last-turn message, a tool call
+    after a question or a correction (a user message that does not follow observations), else nothing
+    (after observations the model may call again or answer)."""
     if not messages or not isinstance(messages[-1], HumanMessage):
-        return False
-    return len(messages) < 2 or not isinstance(messages[-2], ToolMessage)
+        return ""
+    if message_text(messages[-1]) == LAST_TURN_MESSAGE:
+        return ANSWER_OPEN
+    if len(messages) < 2 or not isinstance(messages[-2], ToolMessage):
+        return GUIDE_PREFIX
+    return ""
 
 
 @dataclass
@@ -80,10 +86,10 @@ class LocalChatModel(TextFormatChatModel):
     top_p: float = 1.0
     seed: int | None = None
     stop_at_closing_tag: bool = True  # end a reply right after </tool_call> or </answer> (one call per turn)
-    # Start replies to a question or a correction with GUIDE_PREFIX (not replies to observations): an
-    # un-tuned small model then writes a well-formed call instead of answering from nothing. The prefix
-    # is part of the prompt, not of the completion (its tokens are 0 in the generated mask).
-    guide_tool_call: bool = False
+    # Start replies to a question or a correction with GUIDE_PREFIX (a tool call) and the reply to the
+    # last-turn message with <answer> (see ``guide_prefix``): an un-tuned small model then keeps to the
+    # format. The prefix is part of the prompt, not of the completion (0 in the generated mask).
+    guide_format: bool = False
     max_batch: int = 8
     batch_wait_s: float = 0.02  # how long the first request waits for others to join its batch
 
@@ -107,7 +113,7 @@ class LocalChatModel(TextFormatChatModel):
         if kwargs:
             raise TypeError(f"unexpected options {sorted(kwargs)}; set them on the model (model_copy(update=...))")
         prompt = self.render(messages, add_generation_prompt=True)
-        prefix = GUIDE_PREFIX if self.guide_tool_call and wants_tool_call(messages) else ""
+        prefix = guide_prefix(messages) if self.guide_format else ""
         prompt_ids = prompt.ids + (self._tokens(prefix) if prefix else [])
         generation = self.batcher.submit(prompt_ids)
         text = prefix + self.tokenizer.decode(generation.completion_ids, skip_special_tokens=True)
@@ -319,7 +325,7 @@ class TemplateTurn:
     content: str
     completion_ids: list[int] | None = None  # recorded ids when this model generated the turn
     logprobs: list[float] | None = None
-    prefix: str = ""  # text the reply was started with (prompt tokens, see LocalChatModel.guide_tool_call)
+    prefix: str = ""  # text the reply was started with (prompt tokens, see LocalChatModel.guide_format)
 
 
 def to_template_turns(messages: list[BaseMessage]) -> list[TemplateTurn]:
