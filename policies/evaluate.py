@@ -81,6 +81,14 @@ class RowReport:
                    frames=sum(o.frames for o in outcomes) / n, tokens=sum(o.tokens for o in outcomes) / n,
                    seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RowReport:
+        """A row read back from a report's JSON (per-question outcomes reduced to id, correct, prediction)."""
+        fields_ = {k: v for k, v in data.items() if k != "outcomes"}
+        outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"))
+                    for o in data.get("outcomes", [])]
+        return cls(**fields_, outcomes=outcomes)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction}
@@ -186,6 +194,20 @@ def write_report(rows: list[RowReport], out: str | Path, meta: dict[str, Any]) -
     md_path.write_text(markdown_table(rows, title=title) + f"\nCommand: `{meta.get('command', '')}`\n",
                        encoding="utf-8")
     return json_path, md_path
+
+
+def merge_reports(paths: Sequence[str | Path], out: str | Path) -> tuple[Path, Path]:
+    """One table from several ``vidagent eval`` runs over the same questions (e.g. rows run in parallel
+    processes). Refuses to merge rows that saw different questions."""
+    reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    rows = [RowReport.from_dict(r) for report in reports for r in report["rows"]]
+    ids = [[o.question_id for o in r.outcomes] for r in rows]
+    if any(i != ids[0] for i in ids):
+        raise ConfigError("the reports were run on different questions",
+                          "run every row with the same --world, --suite, --questions and --seed")
+    meta = {k: v for k, v in reports[0].items() if k not in ("rows", "command")}
+    meta["command"] = " ; ".join(r.get("command", "") for r in reports)
+    return write_report(rows, out, meta)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -71,3 +71,17 @@ def test_suite_and_planner_specs():
     assert parse_planner("runs/grpo") == ("grpo", "runs/grpo")
     with pytest.raises(Exception, match="unknown suite"):
         parse_suite("nextqa:test")
+
+
+def test_merge_refuses_rows_on_different_questions(env, tmp_path):
+    from vidagent.policies.evaluate import merge_reports
+
+    world, questions, toolbox = env
+    a, _ = write_report([evaluate_oracle(toolbox, questions, world.video_path)], tmp_path / "a",
+                        {"suite": "world:test", "tools": "oracle", "command": "a"})
+    b, _ = write_report([evaluate_oracle(toolbox, questions[:-1], world.video_path)], tmp_path / "b",
+                        {"suite": "world:test", "tools": "oracle", "command": "b"})
+    merged, md = merge_reports([a, a], tmp_path / "merged")
+    assert len(json.loads(merged.read_text())["rows"]) == 2 and "oracle programs" in md.read_text()
+    with pytest.raises(Exception, match="different questions"):
+        merge_reports([a, b], tmp_path / "bad")
