@@ -132,7 +132,8 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str):
         text = message_text(reply)
         parsed = parse_reply(text)
         has_calls = bool(reply.tool_calls or reply.invalid_tool_calls)
-        answer = None if has_calls else parsed.answer
+        # an empty answer ("<answer></answer>", "<answer>...</answer>") is no answer
+        answer = None if has_calls or not (parsed.answer or "").strip(" .…") else parsed.answer
         llm_calls = state["llm_calls"] + 1
         usage = reply.usage_metadata or {}
         step = {"kind": "plan", "turn": state["turn"], "text": parsed.text, "raw": text,

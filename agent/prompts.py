@@ -21,7 +21,7 @@ TOOL_BUDGET_TEMPLATE = (
     "Error: the tool-call budget is used up ({used} of {limit} calls); {name} was not run. "
     "Give your final answer now as <answer>...</answer>."
 )
-LAST_TURN_MESSAGE = "This is your last turn: give your final answer now as <answer>...</answer>."
+LAST_TURN_MESSAGE = "This is your last turn: write your final answer now, between <answer> and </answer>."
 
 SYSTEM_TEMPLATE = """You answer questions about a video by calling tools. The video is already loaded: \
 never pass a file path. Times are in seconds.

@@ -235,3 +235,8 @@ def test_a_long_run_stays_within_the_recursion_limit(tiny_video):
 def test_bad_answer_type_is_a_config_error(tiny_video):
     with pytest.raises(ConfigError):
         ask(tiny_video, [format_answer("2")], ask={"answer_type": "float"})
+
+
+def test_an_empty_answer_is_no_answer(tiny_video):
+    result, _ = ask(tiny_video, [format_answer("..."), format_answer("2")])
+    assert result.answered and result.answer.value == 2 and result.stats.llm_calls == 2
