@@ -195,8 +195,12 @@ def _auto_tokenizer(path: str, **kwargs: Any) -> Any:
 
 
 def _load_hub(model_id: str, *, allow_download: bool) -> tuple[Any, Any, str]:
-    if allow_download:
-        os.environ["HF_HUB_OFFLINE"] = "0"  # the user asked for the hub explicitly
+    if allow_download:  # the user asked for the hub explicitly: lift the offline default for this process
+        import huggingface_hub.constants  # noqa: PLC0415
+
+        os.environ["HF_HUB_OFFLINE"] = "0"
+        os.environ["TRANSFORMERS_OFFLINE"] = "0"
+        huggingface_hub.constants.HF_HUB_OFFLINE = False  # read once at import time
     try:
         options = {} if allow_download else {"local_files_only": True}
         return _auto_model(model_id, **options), _auto_tokenizer(model_id, **options), model_id.split("/")[-1]
