@@ -13,6 +13,7 @@ multi-positive InfoNCE.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -127,7 +128,18 @@ def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(0)
     videos = load_world(args.train, limit=args.videos)
     print(f"building samples from {len(videos)} videos", flush=True)
-    groups = build(videos, args.every)
+    if args.sample_cache is not None and args.sample_cache.exists():
+        with np.load(args.sample_cache, allow_pickle=False) as data:
+            images, captions, sizes = data["images"], json.loads(str(data["captions"])), data["sizes"]
+        bounds = np.cumsum(np.concatenate([[0], sizes]))
+        groups = [(images[a:b], captions[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        print(f"samples from {args.sample_cache}")
+    else:
+        groups = build(videos, args.every)
+        if args.sample_cache is not None:
+            args.sample_cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(args.sample_cache, images=np.concatenate([g[0] for g in groups]),
+                     captions=json.dumps([c for g in groups for c in g[1]]), sizes=np.array([len(g[1]) for g in groups]))
     model, tokenizer = make_model()
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
@@ -173,6 +185,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sample-cache", type=Path, default=None, help="npz to save built samples to / reuse them from")
 
 
 def run(args: argparse.Namespace) -> int:
