@@ -14,12 +14,12 @@ from vidagent.agent.parsing import format_answer, format_tool_call
 
 NO_ACTION_TEMPLATE = (
     "Error: your reply has neither a tool call nor an answer. Call a tool, for example {example}, "
-    "or give the final answer as <answer>...</answer>."
+    "or write the final answer between <answer> and </answer>."
 )
-NO_ACTION_NO_TOOLS = "Error: your reply has no answer. Give the final answer as <answer>...</answer>."
+NO_ACTION_NO_TOOLS = "Error: your reply has no answer. Write the final answer between <answer> and </answer>."
 TOOL_BUDGET_TEMPLATE = (
     "Error: the tool-call budget is used up ({used} of {limit} calls); {name} was not run. "
-    "Give your final answer now as <answer>...</answer>."
+    "Write your final answer now, between <answer> and </answer>."
 )
 LAST_TURN_MESSAGE = "This is your last turn: write your final answer now, between <answer> and </answer>."
 
