@@ -196,7 +196,7 @@ def _auto_tokenizer(path: str, **kwargs: Any) -> Any:
 
 def _load_hub(model_id: str, *, allow_download: bool) -> tuple[Any, Any, str]:
     if allow_download:  # the user asked for the hub explicitly: lift the offline default for this process
-        import huggingface_hub.constants  # noqa: PLC0415
+        import huggingface_hub.constants
 
         os.environ["HF_HUB_OFFLINE"] = "0"
         os.environ["TRANSFORMERS_OFFLINE"] = "0"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from vidagent.agent.answer import Answer, build_answer, coerce_value, infer_type
 
 
@@ -27,7 +26,7 @@ def test_choices_by_letter_index_or_text():
     options = ["walk", "run", "jump"]
     for text in ["B", "(b)", "B)", "run", "Run.", "1", "the person runs: run"]:
         assert coerce_value(text, "choice", options)[1] == "run", text
-    kind, value, problem = coerce_value("swim", "choice", options)
+    _kind, value, problem = coerce_value("swim", "choice", options)
     assert value is None and "matches none" in problem
 
 
@@ -63,5 +62,5 @@ def test_answer_round_trips_through_a_dict():
 @given(st.text(max_size=80), st.sampled_from([None, "number", "choice", "interval", "label"]),
        st.lists(st.text(max_size=10), max_size=4))
 def test_fuzz_coercion_never_crashes(text, kind, choices):
-    kind_out, value, problem = coerce_value(text, kind, choices)
+    _kind_out, value, problem = coerce_value(text, kind, choices)
     assert (value is None) == (problem is not None)
