@@ -119,6 +119,8 @@ class ActionNetBackend:
                 metadata = handle.metadata() or {}
                 state = {k: handle.get_tensor(k).float() for k in handle.keys()}
             self.labels: list[str] = json.loads(metadata["labels"])
+            # which actions each object class can do (seen in training); others are masked out
+            self.class_actions: dict[str, list[str]] = json.loads(metadata.get("class_actions", "{}"))
             self.net = build_action_net(len(self.labels), int(metadata.get("width", 32)))
             self.net.load_state_dict(state)
         except Exception as error:
@@ -147,6 +149,7 @@ class TransformersBackend:
             raise corrupt_weights(directory, "transformers video classifier",
                                   "save one with model.save_pretrained(DIR)", error) from None
         self.labels = [config.id2label[i] for i in range(len(config.id2label))]
+        self.class_actions: dict[str, list[str]] = {}
         self.num_frames = int(config.num_frames)
         self.image_size = int(config.image_size)
         processor_file = directory / "preprocessor_config.json"
@@ -220,11 +223,22 @@ class ActionRecognizer(VisionTool):
             chosen = [t for t in tracks if any(start_s <= b.t_s <= end_s for b in t.boxes)]
             if not chosen:
                 return ActionResult(TimeSpan(start_s, end_s), None, [])
-        probabilities = np.stack([self.classify_track(video, t, start_s, end_s) for t in chosen])  # [K, C]
+        probabilities = np.stack([self.mask_by_class(self.classify_track(video, t, start_s, end_s), t.label)
+                                  for t in chosen])  # [K, C]
         scores = probabilities.max(axis=0)  # [C]
         order = np.argsort(-scores)[: self.top_k]
         return ActionResult(TimeSpan(start_s, end_s), track_id,
                             [ScoredLabel(self.labels[i], round(float(scores[i]), 3)) for i in order])
+
+    def mask_by_class(self, probabilities: np.ndarray, label: str) -> np.ndarray:
+        """Zero the actions the object's class never does (when the model knows), renormalised. [C] -> [C]"""
+        assert self.backend is not None
+        allowed = self.backend.class_actions.get(label)
+        if not allowed:
+            return probabilities
+        mask = np.array([name in allowed for name in self.backend.labels], np.float32)
+        masked = probabilities * mask
+        return masked / masked.sum() if masked.sum() > 0 else probabilities
 
     @staticmethod
     def context_span(video: VideoSession, start_s: float, end_s: float) -> tuple[float, float]:

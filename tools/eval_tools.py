@@ -186,7 +186,8 @@ def action_accuracy(videos: list[WorldVideo], recognizer: Any, min_frames: int =
                                         boxes[i * CLIP_FRAMES : (i + 1) * CLIP_FRAMES]) for i, w in enumerate(windows)])
             trajs = np.stack([trajectory_features(boxes[i * CLIP_FRAMES : (i + 1) * CLIP_FRAMES])
                               for i in range(len(windows))])
-            probs = recognizer.backend.predict(crops, trajs).mean(axis=0)
+            category = next(o["category"] for o in video.truth["objects"] if o["track_id"] == seg["track_id"])
+            probs = recognizer.mask_by_class(recognizer.backend.predict(crops, trajs).mean(axis=0), category)
             oracle += recognizer.labels[int(probs.argmax())] == seg["action"]
     per_action = {a: round(row.get(a, 0) / max(1, sum(row.values())), 3) for a, row in sorted(confusion.items())}
     return {"action_top1": round(end_to_end / max(total, 1), 4), "action_top1_gt_boxes": round(oracle / max(total, 1), 4),

@@ -112,6 +112,16 @@ def build_clips(videos: list[WorldVideo], every: int, cap_per_class: int, seed: 
     return np.stack(crops), np.stack(trajs), np.asarray(labels)
 
 
+def class_actions(videos: list[WorldVideo]) -> dict[str, list[str]]:
+    """The actions each object class performs in the training videos."""
+    seen: dict[str, set[str]] = {}
+    for video in videos:
+        category = {o["track_id"]: o["category"] for o in video.truth["objects"]}
+        for seg in video.truth["segments"]:
+            seen.setdefault(category[seg["track_id"]], set()).add(seg["action"])
+    return {c: sorted(a) for c, a in sorted(seen.items())}
+
+
 def evaluate(net, crops: np.ndarray, trajs: np.ndarray, labels: np.ndarray) -> float:
     import torch  # noqa: PLC0415
 
@@ -186,7 +196,7 @@ def train(args: argparse.Namespace) -> Path:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
              for k, v in net.state_dict().items()}
-    metadata = {"labels": json.dumps(list(WORLD_ACTIONS)), "width": str(args.width), "clip_frames": str(CLIP_FRAMES),
+    metadata = {"labels": json.dumps(list(WORLD_ACTIONS)), "class_actions": json.dumps(class_actions(videos)), "width": str(args.width), "clip_frames": str(CLIP_FRAMES),
                 "step_s": str(STEP_S), "crop": str(CROP), "val_clip_top1": f"{accuracy:.4f}",
                 "command": "python -m vidagent.tools.train_action " + " ".join(args.argv)}
     save_file(state, str(args.out), metadata=metadata)
