@@ -142,11 +142,11 @@ class ObjectDetector(VisionTool):
 
     def __init__(self, weights: str | Path | None = None, *, imgsz: int = 320, conf: float = 0.25,
                  iou: float = 0.6, sample_fps: float = 5.0, chunk_s: float = 60.0, batch_size: int = 16,
-                 min_track_frames: int = 2, tracker_config: str | Path = TRACKER_CONFIG):
+                 min_track_frames: int = 4, merge_gap_s: float = 3.0, tracker_config: str | Path = TRACKER_CONFIG):
         self.weights = Path(weights).expanduser() if weights is not None else DETECTOR_WEIGHTS
         self.imgsz, self.conf, self.iou = imgsz, conf, iou
         self.sample_fps, self.chunk_s, self.batch_size = sample_fps, chunk_s, batch_size
-        self.min_track_frames = min_track_frames
+        self.min_track_frames, self.merge_gap_s = min_track_frames, merge_gap_s
         self.tracker_config = Path(tracker_config)
         self.model: YoloModel | None = None
         self._chunks: dict[tuple[str, int, str], TrackedChunk] = {}
@@ -160,7 +160,7 @@ class ObjectDetector(VisionTool):
 
     def fingerprint(self) -> str:
         return (f"yolo:{weights_fingerprint(self.weights)}:{self.imgsz}:{self.conf}:{self.iou}:"
-                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}")
+                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.merge_gap_s}")
 
     @property
     def class_names(self) -> list[str]:
@@ -272,7 +272,7 @@ class ObjectDetector(VisionTool):
             labels = [b.label for b in boxes]
             label = max(set(labels), key=labels.count)
             tracks.append(Track(track_id, label, vote([c for _, c in items]), boxes[0].t_s, boxes[-1].t_s, boxes))
-        tracks = merge_fragments(tracks, frame_width=images.shape[2])
+        tracks = merge_fragments(tracks, frame_width=images.shape[2], max_gap_s=self.merge_gap_s)
         return TrackedChunk(tracks, [round(t, 3) for t in times_s], len(images))
 
     def new_tracker(self, fps: float) -> Any:
@@ -296,7 +296,8 @@ def merge_fragments(tracks: list[Track], frame_width: int, max_gap_s: float = 3.
         target = None
         for earlier in merged:
             gap = track.first_s - earlier.last_s
-            if earlier.label != track.label or earlier.color != track.color or not 0 < gap <= max_gap_s:
+            # a small negative gap: an id switch where the old track lingered a frame
+            if earlier.label != track.label or earlier.color != track.color or not -0.45 < gap <= max_gap_s:
                 continue
             a, b = earlier.boxes[-1], track.boxes[0]
             distance = math.hypot((a.x1 + a.x2 - b.x1 - b.x2) / 2, (a.y1 + a.y2 - b.y1 - b.y2) / 2)
