@@ -141,6 +141,10 @@ def train(args: argparse.Namespace) -> Path:
             np.savez(args.sample_cache, images=np.concatenate([g[0] for g in groups]),
                      captions=json.dumps([c for g in groups for c in g[1]]), sizes=np.array([len(g[1]) for g in groups]))
     model, tokenizer = make_model()
+    if args.init is not None:  # continue from earlier weights (e.g. the shipped ones)
+        from vidagent.tools.grounding import load_state_dict  # noqa: PLC0415
+
+        model.load_state_dict(load_state_dict(args.init)[0])
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     total = args.steps
@@ -185,6 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights instead of random")
     parser.add_argument("--sample-cache", type=Path, default=None, help="npz to save built samples to / reuse them from")
 
 

@@ -66,7 +66,7 @@ def build_dataset(train_dir: Path, val_dir: Path | None, work: Path, frames_per_
 
 
 def train(data: Path, out: Path, epochs: int, imgsz: int, batch: int, runs: Path, threads: int,
-          hours: float | None) -> Path:
+          hours: float | None, init: Path | None = None) -> Path:
     from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
 
     prepare_ultralytics()
@@ -74,7 +74,7 @@ def train(data: Path, out: Path, epochs: int, imgsz: int, batch: int, runs: Path
     from ultralytics import YOLO  # noqa: PLC0415
 
     torch.set_num_threads(threads)  # ultralytics sets OMP_NUM_THREADS=1 on import
-    model = YOLO("yolo11n.yaml", task="detect")
+    model = YOLO(str(init) if init is not None else "yolo11n.yaml", task="detect")  # init: fine-tune
     started = time.time()
     model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device="cpu",
                 pretrained=False, amp=False, plots=False, project=str(runs.resolve()), name="detector",
@@ -105,6 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--hours", type=float, default=None,
                         help="train for this long instead of --epochs (the schedule adapts)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from this checkpoint (e.g. tools/weights/detector.pt) instead of yolo11n.yaml")
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.work.exists():
         shutil.rmtree(args.work)
     data = build_dataset(args.train, args.val, args.work, args.frames_per_video, args.val_videos)
-    train(data, args.out, args.epochs, args.imgsz, args.batch, args.runs, args.threads, args.hours)
+    train(data, args.out, args.epochs, args.imgsz, args.batch, args.runs, args.threads, args.hours, args.init)
     return 0
 
 
