@@ -153,3 +153,17 @@ def test_zero_frames_requested(tiny_video: Path):
 def test_write_video_needs_frames(tmp_path: Path):
     with pytest.raises(VideoError, match="no frames"):
         write_video(tmp_path / "none.mp4", [], fps=10)
+
+
+def test_snap_to_keyframes_picks_keyframes_inside_the_range(tmp_path: Path):
+    from vidagent.tools.video import keyframe_indices
+
+    path = write_video(tmp_path / "gop.mp4", moving_square_frames(60), fps=10, keyframe_interval=20)
+    ref = VideoRef.open(path)
+    assert keyframe_indices(ref) == [0, 20, 40]
+    assert sample_indices(ref, 0, 6, count=6, snap_to_keyframes=True) == [0, 20, 40]
+    assert sample_indices(ref, 1, 3, count=2, snap_to_keyframes=True) == [20]
+    # No keyframe inside the range: exact frames, never frames from outside it.
+    assert sample_indices(ref, 2.5, 3.5, count=2, snap_to_keyframes=True) == [28, 32]
+    frames = sample_frames(ref, 0, 6, count=6, cache=FrameCache(10**8), decoder="pyav", snap_to_keyframes=True)
+    assert frames.indices == [0, 20, 40] and frames.times_s == [0.0, 2.0, 4.0]

@@ -289,9 +289,37 @@ class Frames:
         return len(self.times_s)
 
 
+def keyframe_indices(ref: VideoRef) -> list[int]:
+    """Indices of the video's keyframes, read from packet headers without decoding (memoised per video)."""
+    with _SHA_LOCK:
+        if ref.sha256 in _KEYFRAMES:
+            return _KEYFRAMES[ref.sha256]
+    import av  # noqa: PLC0415
+
+    keys: list[int] = []
+    with av.open(ref.path) as container:
+        stream = container.streams.video[0]
+        time_base = float(stream.time_base)
+        for packet in container.demux(stream):
+            if packet.is_keyframe and packet.pts is not None:
+                keys.append(int(round(packet.pts * time_base * ref.fps)))
+    keys = sorted(set(keys)) or [0]
+    with _SHA_LOCK:
+        _KEYFRAMES[ref.sha256] = keys
+    return keys
+
+
+_KEYFRAMES: dict[str, list[int]] = {}
+
+
 def sample_indices(ref: VideoRef, start_s: float, end_s: float, *, fps: float | None = None,
-                   count: int | None = None) -> list[int]:
-    """Frame indices for a time range at a rate (``fps``) or a number of frames spread evenly (``count``)."""
+                   count: int | None = None, snap_to_keyframes: bool = False) -> list[int]:
+    """Frame indices for a time range at a rate (``fps``) or a number of frames spread evenly (``count``).
+
+    ``snap_to_keyframes`` moves each index to the nearest keyframe inside the range (falling back to the
+    exact frame when the range holds none): one decoded frame per sample instead of a decode from the
+    previous keyframe, at the cost of time precision (half a GOP at most; ``Frames.times_s`` stays true).
+    """
     if (fps is None) == (count is None):
         raise ValueError("give exactly one of fps or count")
     start_s, end_s = ref.check_range(start_s, end_s)
@@ -306,9 +334,14 @@ def sample_indices(ref: VideoRef, start_s: float, end_s: float, *, fps: float | 
             raise TimeRangeError(f"sampling rate must be positive, got {fps}", "use fps > 0")
         n = max(1, int(np.floor((end_s - start_s) * fps + 1e-9)))
         times = [start_s + k / fps for k in range(n)]
+    exact = [ref.frame_index(t) for t in times]
+    if snap_to_keyframes:
+        first, last = ref.frame_index(start_s), ref.frame_index(end_s - 1e-6)
+        keys = np.array([k for k in keyframe_indices(ref) if first <= k <= last])
+        if len(keys):
+            exact = [int(keys[np.abs(keys - i).argmin()]) for i in exact]
     indices: list[int] = []
-    for t in times:  # keep order, drop duplicates (a rate above the video's fps)
-        i = ref.frame_index(t)
+    for i in exact:  # keep order, drop duplicates (a rate above the video's fps, or a shared keyframe)
         if not indices or indices[-1] != i:
             indices.append(i)
     return indices
@@ -324,13 +357,15 @@ def sample_frames(
     size: tuple[int, int] | None = None,
     cache: FrameCache | None = None,
     decoder: DecoderName = "auto",
+    snap_to_keyframes: bool = False,
 ) -> Frames:
     """Sample frames in ``[start_s, end_s)``; cached frames are reused, the rest decoded in one batch.
 
-    ``size`` is (width, height) to resize to; ``cache`` defaults to the process-wide frame cache.
+    ``size`` is (width, height) to resize to; ``cache`` defaults to the process-wide frame cache;
+    ``snap_to_keyframes`` trades time precision for speed (see ``sample_indices``).
     """
     cache = shared_frame_cache() if cache is None else cache
-    indices = sample_indices(ref, start_s, end_s, fps=fps, count=count)
+    indices = sample_indices(ref, start_s, end_s, fps=fps, count=count, snap_to_keyframes=snap_to_keyframes)
     images: dict[int, np.ndarray] = {}
     for i in indices:
         frame = cache.get((ref.sha256, i, size))
@@ -394,8 +429,13 @@ class VideoSession:
         return frames
 
 
-def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, *, crf: int = 23) -> Path:
-    """Write RGB uint8 frames [H, W, 3] as an H.264 mp4 (yuv420p, readable by decord and PyAV)."""
+def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, *, crf: int = 23,
+                keyframe_interval: int | None = None) -> Path:
+    """Write RGB uint8 frames [H, W, 3] as an H.264 mp4 (yuv420p, readable by decord and PyAV).
+
+    ``keyframe_interval`` is the GOP length in frames (x264's default is 250); random access decodes from the
+    previous keyframe, so it bounds how much sparse sampling can save.
+    """
     import av  # noqa: PLC0415
 
     out = Path(path)
@@ -409,6 +449,8 @@ def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps:
                 stream.width, stream.height = width - width % 2, height - height % 2
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), "preset": "veryfast"}
+                if keyframe_interval is not None:
+                    stream.options |= {"g": str(keyframe_interval), "keyint_min": str(keyframe_interval)}
             image = np.ascontiguousarray(frame[: stream.height, : stream.width])
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 container.mux(packet)
