@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -70,22 +71,27 @@ def local_chat_model(model: Any, tokenizer: Any, *, name: str = "local", **gener
 def load_causal_lm(spec: str | None = None, *, allow_download: bool = False) -> tuple[Any, Any, str]:
     """(model, tokenizer, name) for a default / adapter / local / hub spec."""
     if spec is None or spec == "default":
-        model, tokenizer = load_default_base()
         adapter = default_adapter_dir()
         if adapter is not None:
-            return _apply_adapter(model, adapter), tokenizer, f"{DEFAULT_NAME}+{adapter.name}"
+            model, tokenizer = with_adapter(load_default_base, DEFAULT_NAME, adapter)
+            return model, tokenizer, f"{DEFAULT_NAME}+{adapter.name}"
+        model, tokenizer = load_default_base()
         return model, tokenizer, DEFAULT_NAME
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "adapter_config.json").is_file():
         base_spec = _base_for_adapter(json.loads((path / "adapter_config.json").read_text())
                                       .get("base_model_name_or_path"))
         if base_spec is None:  # the raw default base: never stack the shipped default adapter under another
-            (model, tokenizer), base_name = load_default_base(), DEFAULT_NAME
+            load_base, base_key, base_name = load_default_base, DEFAULT_NAME, DEFAULT_NAME
         else:
-            model, tokenizer, base_name = load_causal_lm(base_spec, allow_download=allow_download)
+            def load_base() -> tuple[Any, Any]:
+                return load_causal_lm(base_spec, allow_download=allow_download)[:2]
+
+            base_key, base_name = _base_key(base_spec), Path(base_spec).name
+        model, tokenizer = with_adapter(load_base, base_key, path)
         if (path / "tokenizer_config.json").is_file():
             tokenizer = _auto_tokenizer(str(path))
-        return _apply_adapter(model, path), tokenizer, f"{base_name}+{path.name}"
+        return model, tokenizer, f"{base_name}+{path.name}"
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ConfigError(f"{path} is neither a model directory (config.json) nor a LoRA adapter "
@@ -131,17 +137,7 @@ def convert_default_gguf(target: Path) -> Path:
         del config.quantization_config
     clean = type(model)(config)
     clean.load_state_dict(model.state_dict())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
-    try:
-        clean.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        if target.exists():  # another process finished first
-            return target
-        os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    _save_atomically(target, clean, tokenizer)
     return target
 
 
@@ -160,6 +156,48 @@ def _base_for_adapter(base: str | None) -> str | None:
     if base is None or base in ("default", DEFAULT_NAME, DEFAULT_HF_ID) or str(base).endswith(DEFAULT_NAME):
         return None
     return base
+
+
+def with_adapter(load_base: Any, base_key: str, adapter: Path) -> tuple[Any, Any]:
+    """Base + LoRA adapter, merged. ``merge_and_unload`` takes ~10 s on this machine, so the merged model
+    is cached under ``cache_root()/planners/merged`` by a hash of the base and the adapter's files."""
+    cached = cache_root() / "planners" / "merged" / f"{adapter.name}-{_adapter_key(base_key, adapter)}"
+    if (cached / "model.safetensors").is_file():
+        return _auto_model(str(cached)), _auto_tokenizer(str(cached))
+    model, tokenizer = load_base()
+    merged = _apply_adapter(model, adapter)
+    _save_atomically(cached, merged, tokenizer)
+    return merged, tokenizer
+
+
+def _adapter_key(base_key: str, adapter: Path) -> str:
+    digest = hashlib.sha256(base_key.encode())
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        file = adapter / name
+        digest.update(file.read_bytes() if file.is_file() else b"-")
+    return digest.hexdigest()[:16]
+
+
+def _base_key(spec: str) -> str:
+    """A base model's identity for the merge cache: a local path with its weights' size and time."""
+    path = Path(spec).expanduser()
+    if not path.exists():
+        return spec  # a hub id (its cache is immutable per revision)
+    files = sorted(p for p in path.glob("*.safetensors")) if path.is_dir() else [path]
+    return str(path.resolve()) + "".join(f":{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+
+
+def _save_atomically(target: Path, model: Any, tokenizer: Any) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if not target.exists():  # else another process finished first
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def _apply_adapter(model: Any, adapter: Path) -> Any:

@@ -38,7 +38,8 @@ def test_local_directory(tiny_dir):
     assert isinstance(chat, LocalChatModel) and chat.max_new_tokens == 4 and chat.model_name == tiny_dir.name
 
 
-def test_lora_adapter_directory(tiny_dir, tmp_path):
+def test_lora_adapter_directory(tiny_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDAGENT_CACHE_DIR", str(tmp_path / "cache"))
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
@@ -54,6 +55,11 @@ def test_lora_adapter_directory(tiny_dir, tmp_path):
     with torch.no_grad():
         assert not torch.allclose(chat.model(ids).logits, plain.model(ids).logits)  # the adapter is applied
     assert chat.model_name == f"{tiny_dir.name}+adapter"
+    (merged,) = (tmp_path / "cache" / "planners" / "merged").iterdir()  # merged once, then reused
+    again = load_planner(str(adapter))
+    with torch.no_grad():
+        assert torch.allclose(chat.model(ids).logits, again.model(ids).logits)
+    assert [p.name for p in (tmp_path / "cache" / "planners" / "merged").iterdir()] == [merged.name]
 
 
 def test_replay_file(tmp_path):
