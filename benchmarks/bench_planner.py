@@ -11,6 +11,7 @@ converts the SmolLM2 GGUF into an empty cache directory to time a first run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -50,12 +51,13 @@ def load_bench_questions(world: Path, limit: int) -> list[Any]:
     if not path.is_file():
         sys.exit(f"no {path}: generate one with `vidagent world generate --videos 2 --out {world}`")
     questions = load_questions(path)
-    # one question per family first, so a short run still covers the kinds of questions
-    by_family: dict[str, list[Any]] = {}
+    # round-robin over videos, and over families within a video, so a short run covers both
+    by_video: dict[str, dict[str, list[Any]]] = {}
     for q in questions:
-        by_family.setdefault(q.family, []).append(q)
-    ordered = [q for group in zip(*by_family.values(), strict=False) for q in group]
-    ordered += [q for q in questions if q not in ordered]
+        by_video.setdefault(q.video, {}).setdefault(q.family, []).append(q)
+    per_video = [[q for group in itertools.zip_longest(*families.values()) for q in group if q is not None]
+                 for families in by_video.values()]
+    ordered = [q for group in itertools.zip_longest(*per_video) for q in group if q is not None]
     return ordered[:limit]
 
 
