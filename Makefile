@@ -20,15 +20,21 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m vidagent.offline --prepare
 	touch $(STAMP)
 
+DEMO_VIDEO := examples/world/street.mp4
+DEMO_QUESTION := How many people appear in the video?
+
 demo: setup
-	$(BIN)/vidagent tools list
-	$(BIN)/vidagent video info examples/world/street.mp4
+	$(BIN)/vidagent video info $(DEMO_VIDEO)
+	$(BIN)/vidagent ask $(DEMO_VIDEO) "$(DEMO_QUESTION)" --answer-type number --report demo_report.html
 
 test: setup
 	$(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/bench_video.py
+	$(BIN)/python benchmarks/bench_world.py
+	$(BIN)/python benchmarks/bench_tools.py
+	$(BIN)/python benchmarks/bench_planner.py
 
 clean-venv:
 	rm -rf $(VENV)
