@@ -249,6 +249,9 @@ def run_eval_command(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"unknown rows {sorted(unknown)}", "use prior, base, planners, oracle")
     options = dict(max_new_tokens=args.max_new_tokens, batch=args.concurrency)
+    meta = {"suite": args.suite, "world": str(args.world), "tools": args.tools, "questions": len(questions),
+            "seed": args.seed, "max_tool_calls": args.max_tool_calls, "max_new_tokens": args.max_new_tokens,
+            "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
     rows: list[RowReport] = []
     for row in rows_wanted:
         started = time.perf_counter()
@@ -270,10 +273,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
             rows.append(evaluate_oracle(toolbox, questions, world.video_path))
         print(f"{rows[-1].name}: accuracy {100 * rows[-1].accuracy:.1f}% ({time.perf_counter() - started:.0f}s)",
               file=sys.stderr)
-    meta = {"suite": args.suite, "world": str(args.world), "tools": args.tools, "questions": len(questions),
-            "seed": args.seed, "max_tool_calls": args.max_tool_calls, "max_new_tokens": args.max_new_tokens,
-            "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
-    json_path, md_path = write_report(rows, args.out, meta)
+        json_path, md_path = write_report(rows, args.out, meta)  # after every row: a killed run keeps its rows
     print(markdown_table(rows, title=f"{args.suite} ({args.tools} tools)"))
     print(f"wrote {json_path} and {md_path}")
     return 0

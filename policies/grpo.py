@@ -12,8 +12,9 @@ The four steps of GRPO and who does them:
 4. update: TRL's loss (``loss_type`` dapo / dr_grpo / grpo, clip-higher ``epsilon_high``, KL ``beta``),
    masked by ``env_mask``: tool observations never count as the model's tokens.
 
-Simplifications: one generation per optimizer step (``steps_per_generation=1``, ``num_iterations=1``),
-so the old policy is the current one and the PPO ratio starts at 1; no reference model unless ``beta > 0``.
+Simplifications: one generation per optimizer step (``steps_per_generation`` = gradient accumulation
+steps, ``num_iterations=1``), so the old policy is the current one and the PPO ratio starts at 1; no
+reference model unless ``beta > 0``.
 Multi-GPU runs use the same code through ``accelerate launch`` (configs/ at the repository root).
 
 Output: ``OUT/`` the planner (LoRA adapter), ``OUT/checkpoint-N/`` TRL checkpoints (``--resume``),
@@ -48,10 +49,12 @@ def trl_config(config: GRPOConfig, **overrides: Any) -> Any:
     """The ``trl.GRPOConfig`` for a vidagent config (one place maps our names to TRL's)."""
     from trl import GRPOConfig as TRLConfig  # noqa: PLC0415
 
+    accumulation = config.batch_rollouts // config.micro_batch
     options = dict(
         output_dir=config.out, max_steps=config.steps, learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_rollouts, gradient_accumulation_steps=1,
-        num_generations=config.group_size, steps_per_generation=1, num_iterations=1,
+        # one generation of all the step's rollouts, then gradient accumulation in micro-batches
+        per_device_train_batch_size=config.micro_batch, gradient_accumulation_steps=accumulation,
+        num_generations=config.group_size, steps_per_generation=accumulation, num_iterations=1,
         loss_type=config.loss_type, beta=config.beta, epsilon=config.epsilon, epsilon_high=config.epsilon_high,
         scale_rewards=config.scale_rewards, temperature=config.temperature,
         max_completion_length=config.max_new_tokens * (config.max_tool_calls + 3) + 1024,
