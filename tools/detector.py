@@ -142,11 +142,15 @@ class ObjectDetector(VisionTool):
 
     def __init__(self, weights: str | Path | None = None, *, imgsz: int = 320, conf: float = 0.25,
                  iou: float = 0.6, sample_fps: float = 5.0, chunk_s: float = 60.0, batch_size: int = 16,
-                 min_track_frames: int = 4, merge_gap_s: float = 3.0, tracker_config: str | Path = TRACKER_CONFIG):
+                 min_track_frames: int = 4, merge_gap_s: float = 3.0, association_scale: float = 2.0,
+                 tracker_config: str | Path = TRACKER_CONFIG):
         self.weights = Path(weights).expanduser() if weights is not None else DETECTOR_WEIGHTS
         self.imgsz, self.conf, self.iou = imgsz, conf, iou
         self.sample_fps, self.chunk_s, self.batch_size = sample_fps, chunk_s, batch_size
         self.min_track_frames, self.merge_gap_s = min_track_frames, merge_gap_s
+        # ByteTrack associates by IoU; boxes grown by this factor (for association only) still overlap
+        # between samples when a small object moves more than its own width (a runner at 5 frames/s)
+        self.association_scale = association_scale
         self.tracker_config = Path(tracker_config)
         self.model: YoloModel | None = None
         self._chunks: dict[tuple[str, int, str], TrackedChunk] = {}
@@ -160,7 +164,7 @@ class ObjectDetector(VisionTool):
 
     def fingerprint(self) -> str:
         return (f"yolo:{weights_fingerprint(self.weights)}:{self.imgsz}:{self.conf}:{self.iou}:"
-                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.merge_gap_s}")
+                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.merge_gap_s}:{self.association_scale}")
 
     @property
     def class_names(self) -> list[str]:
@@ -256,7 +260,7 @@ class ObjectDetector(VisionTool):
         tracker = self.new_tracker(fps)
         raw: dict[int, list[tuple[Box, str]]] = {}
         for image, time_s, dets in zip(images, times_s, detections, strict=True):
-            rows = tracker.update(dets, image[..., ::-1]) if len(dets) else tracker.update(dets, None)
+            rows = tracker.update(grow(dets, self.association_scale), None)
             for row in rows:  # x1 y1 x2 y2 track_id score cls idx
                 track_id, det_index = int(row[4]), int(row[7])
                 x1, y1, x2, y2 = (float(v) for v in dets.xyxy[det_index])  # the detection, not the Kalman box
@@ -283,6 +287,15 @@ class ObjectDetector(VisionTool):
         config = IterableSimpleNamespace(**YAML.load(self.tracker_config))
         config.track_buffer = max(2, math.ceil(config.track_buffer * fps / 30.0))
         return BYTETracker(config)
+
+
+def grow(dets: Detections, scale: float) -> Detections:
+    """The same detections with boxes scaled about their centres (for IoU association only)."""
+    if scale == 1.0 or not len(dets):
+        return dets
+    centre = (dets.xyxy[:, :2] + dets.xyxy[:, 2:]) / 2
+    half = (dets.xyxy[:, 2:] - dets.xyxy[:, :2]) * scale / 2
+    return Detections(np.concatenate([centre - half, centre + half], axis=1), dets.conf, dets.cls)
 
 
 def merge_fragments(tracks: list[Track], frame_width: int, max_gap_s: float = 3.0,

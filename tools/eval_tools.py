@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", type=Path, default=None, help="detector weights (default: the shipped ones)")
     parser.add_argument("--action", type=Path, default=None, help="action weights (default: the shipped ones)")
     parser.add_argument("--clip", type=Path, default=None, help="CLIP weights (default: the shipped ones)")
+    parser.add_argument("--association-scale", type=float, default=None,
+                        help="override the detector's association_scale (tuning)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default: runs/eval_tools_<split>.json)")
 
 
@@ -244,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
     videos = select(load_world(args.world), args.split, args.videos)
     report: dict[str, Any] = {"world": str(args.world), "split": args.split, "videos": len(videos)}
     started = time.time()
-    detector = ObjectDetector(args.detector)
+    detector = ObjectDetector(args.detector) if args.association_scale is None else \
+        ObjectDetector(args.detector, association_scale=args.association_scale)
     if "detector" in args.only:
         report.update(detector_map50(videos, args.detector or DETECTOR_WEIGHTS, Path("runs") / "eval_detector"))
         torch.set_num_threads(2)  # ultralytics resets it
