@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
@@ -80,6 +81,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["VIDAGENT_CACHE_DIR"] = str(Path(tmp) / "cache")  # cold means cold: no embedding cache
         video = world_video(Path(tmp) / "world")
         duration = VideoSession(video).ref.duration_s
         result_cache = ResultCache(Path(tmp) / "results.sqlite")
