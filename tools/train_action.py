@@ -141,7 +141,7 @@ def train(args: argparse.Namespace) -> Path:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    videos = load_world(args.train)
+    videos = load_world(args.train, splits=("train",))
     train_videos, val_videos = videos[: -args.val_videos], videos[-args.val_videos :]
     print(f"building clips from {len(train_videos)} + {len(val_videos)} videos", flush=True)
     cache = args.clip_cache

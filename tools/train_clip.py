@@ -126,7 +126,7 @@ def train(args: argparse.Namespace) -> Path:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    videos = load_world(args.train, limit=args.videos)
+    videos = load_world(args.train, limit=args.videos, splits=("train",))
     print(f"building samples from {len(videos)} videos", flush=True)
     if args.sample_cache is not None and args.sample_cache.exists():
         with np.load(args.sample_cache, allow_pickle=False) as data:

@@ -47,8 +47,10 @@ class WorldVideo:
         return {b[0]: tuple(b[1:]) for b in obj["boxes"]}
 
 
-def load_world(directory: str | Path, limit: int | None = None) -> list[WorldVideo]:
-    """Every video + ground truth pair in ``directory`` (sorted by id)."""
+def load_world(directory: str | Path, limit: int | None = None,
+               splits: tuple[str, ...] | None = None) -> list[WorldVideo]:
+    """Every video + ground truth pair in ``directory`` (sorted by id); with ``splits``, only those whose
+    ground truth names one of them (videos without a split are kept)."""
     root = Path(directory)
     files = sorted(p for p in root.rglob("*.json") if not p.name.startswith(("questions", "manifest", "index")))
     videos = []
@@ -56,6 +58,8 @@ def load_world(directory: str | Path, limit: int | None = None) -> list[WorldVid
         data = json.loads(path.read_text())
         if not isinstance(data, dict) or "objects" not in data or "video_file" not in data:
             continue  # question files and manifests live next to the truth files
+        if splits is not None and data.get("split") is not None and data["split"] not in splits:
+            continue
         videos.append(WorldVideo(path.parent / data["video_file"], data))
         if limit is not None and len(videos) >= limit:
             break

@@ -50,7 +50,7 @@ def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int,
 def build_dataset(train_dir: Path, val_dir: Path | None, work: Path, frames_per_video: int,
                   val_videos: int) -> Path:
     """Write the YOLO dataset under ``work`` and return its data yaml (absolute paths)."""
-    videos = load_world(train_dir)
+    videos = load_world(train_dir, splits=("train",))
     if val_dir is not None:
         val = load_world(val_dir)
     else:
