@@ -4,10 +4,11 @@ config dataclasses (``vidagent.policies.config``); heavy imports happen inside t
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
 from vidagent.policies.config import GRPOConfig, SFTConfig, add_config_arguments, config_from_args
+from vidagent.tools.eval_tools import add_eval_tools_parser
+from vidagent.tools.train_cli import add_train_tools_parsers
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                 "with the trainer's current model.")
     add_config_arguments(grpo, GRPOConfig)
     grpo.set_defaults(handler=_train_grpo)
-    _optional_hook("vidagent.tools.train_cli", "register_train", train_actions)
+    add_train_tools_parsers(train_actions)  # vidagent train detector | action | clip
 
     evaluate = subparsers.add_parser("eval", help="evaluate planners side by side on a question suite",
                                      description="Accuracy per family, grounding R@1@0.5 and mIoU, tool calls, "
@@ -35,20 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=_eval)
     eval_actions = evaluate.add_subparsers(dest="eval_command", metavar="SUITE")
-    _optional_hook("vidagent.tools.eval_tools", "add_eval_tools_parser", eval_actions)
-
-
-def _optional_hook(module_name: str, function: str, subparsers: argparse._SubParsersAction) -> None:
-    """Let another part of vidagent add its own subcommands (``eval tools``, tool training) when it exists."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return
-        raise
-    hook = getattr(module, function, None)
-    if hook is not None:
-        hook(subparsers)
+    add_eval_tools_parser(eval_actions)  # vidagent eval tools
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
