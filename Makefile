@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 DEMO_VIDEO := examples/world/street.mp4
-DEMO_QUESTION := How many people appear in the video?
+DEMO_QUESTION := How many cars appear in the video?
 
 demo: setup
 	$(BIN)/vidagent video info $(DEMO_VIDEO)
