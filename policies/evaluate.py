@@ -115,7 +115,7 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
 
     agent = Agent(chat, toolbox, max_tool_calls=max_tool_calls)
     started = time.perf_counter()
-    results = run_questions(agent, questions, video_path, concurrency=concurrency)
+    results = run_questions(agent, questions, video_path, concurrency=concurrency, progress=name)
     wall = time.perf_counter() - started
     outcomes = []
     for question, result in zip(questions, results, strict=True):

@@ -29,15 +29,23 @@ from vidagent.tools.toolbox import Toolbox
 
 
 def run_questions(agent: Agent, questions: Sequence[Question], video_path: Callable[[Question], str], *,
-                  concurrency: int) -> list[Result]:
-    """Answer ``questions`` with ``agent``, ``concurrency`` at a time (a local model batches their calls)."""
+                  concurrency: int, progress: str | None = None) -> list[Result]:
+    """Answer ``questions`` with ``agent``, ``concurrency`` at a time (a local model batches their calls).
+
+    ``progress`` names a progress bar on stderr (evaluation); training rollouts leave it off.
+    """
 
     def ask(question: Question) -> Result:
         return agent.ask(video_path(question), question.text, answer_type=question.answer_type,
                          choices=question.choices or None)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="vidagent-rollout") as pool:
-        return list(pool.map(ask, questions))
+        results = pool.map(ask, questions)
+        if progress is not None:
+            from tqdm import tqdm  # noqa: PLC0415
+
+            results = tqdm(results, total=len(questions), desc=progress, unit="question")
+        return list(results)
 
 
 class GraphRollout:
