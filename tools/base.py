@@ -117,8 +117,9 @@ class Tool:
 
     def card(self) -> str:
         """One compact line per tool for a planner prompt."""
-        props = self.parameters_schema().get("properties", {})
-        required = set(self.parameters_schema().get("required", []))
+        schema = self.parameters_schema()
+        props = schema.get("properties", {})
+        required = set(schema.get("required", []))
         args = ", ".join(f"{k}{'' if k in required else '?'}: {_type_name(v)}" for k, v in props.items())
         return f"{self.name}({args}) - {self.description}"
 
@@ -164,7 +165,7 @@ class Tool:
         except ToolArgumentError as error:
             text = ARGUMENT_ERROR_TEMPLATE.format(tool=self.name, details=error.problem.split(": ", 1)[-1])
             return ToolCall(self.name, arguments, None, bounded(text), error=str(error))
-        cache = getattr(video, "result_cache", None)
+        cache = video.result_cache
         key_parts = (self.name, clean, self.fingerprint)
         if cache is not None and self.result_type is not None:
             hit = cache.get(video.ref.sha256, *key_parts, result_type=self.result_type)
