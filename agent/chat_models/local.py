@@ -8,7 +8,8 @@
   (``response_metadata["completion_ids"]`` / ``["completion_logprobs"]``). ``render`` rebuilds a whole
   conversation as token ids with those exact ids spliced in, plus a mask of the tokens the model generated
   itself (1) versus prompt and observation tokens (0): what GRPO needs (``env_mask``).
-- Concurrent calls (many graph runs in threads or asyncio) are batched into one ``generate`` call.
+- Concurrent calls (many graph runs in threads or asyncio) are batched into one decode, which starts from
+  the cached key/values of the prompt prefix they share (``decoding.py``): the system prompt is read once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
+from vidagent.agent.chat_models.decoding import PrefixCache, decode_batch
 from vidagent.agent.parsing import ANSWER_CLOSE, ANSWER_OPEN, TOOL_CALL_CLOSE, format_tool_call
 from vidagent.agent.prompts import LAST_TURN_MESSAGE
 from vidagent.errors import ConfigError
@@ -93,7 +95,12 @@ class LocalChatModel(TextFormatChatModel):
     max_batch: int = 8
     batch_wait_s: float = 0.02  # how long the first request waits for others to join its batch
 
+    # Keep the key/value cache of prompt prefixes between calls (``decoding.PrefixCache``). Safe while the
+    # weights are fixed; training code clears it after each update (``clear_prefix_cache``).
+    reuse_prefix: bool = True
+
     _batcher: _Batcher | None = PrivateAttr(default=None)
+    _prefix_cache: PrefixCache = PrivateAttr(default_factory=PrefixCache)
     _segment_ids: dict[str, list[int]] = PrivateAttr(default_factory=dict)
 
     @property
@@ -248,33 +255,29 @@ class LocalChatModel(TextFormatChatModel):
         started = time.perf_counter()
         stop = self.stop_ids
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else min(stop)
-        width = max(len(p) for p in prompts)
-        device = next(self.model.parameters()).device
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)  # [B, width]
-        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-        options: dict[str, Any] = {"do_sample": self.do_sample}
-        if self.stop_at_closing_tag:
-            options.update(stop_strings=list(CLOSING_TAGS), tokenizer=self.tokenizer)
-        if self.do_sample:
-            options.update(temperature=self.temperature, top_p=self.top_p, top_k=0)
-            if self.seed is not None:
-                torch.manual_seed(self.seed)
-        else:
-            options.update(temperature=None, top_p=None, top_k=None)
-        recorder = ChosenLogprobs(self.temperature if self.do_sample else 1.0)
-        with torch.no_grad():
-            sequences = self.model.generate(input_ids=input_ids, attention_mask=attention,
-                                            max_new_tokens=self.max_new_tokens, eos_token_id=sorted(stop),
-                                            pad_token_id=pad, logits_processor=[recorder], **options)
-        new = sequences[:, width:]  # [B, T]; rows that stopped early are padded
-        token_logprobs = recorder.finish(new)  # [B, T]
+        if self.do_sample and self.seed is not None:
+            torch.manual_seed(self.seed)
+        decoded = decode_batch(self.model, prompts, max_new_tokens=self.max_new_tokens, stop_ids=stop, pad_id=pad,
+                               do_sample=self.do_sample, temperature=self.temperature, top_p=self.top_p,
+                               stops_reply=self._closes_reply if self.stop_at_closing_tag else None,
+                               prefix_cache=self._prefix_cache if self.reuse_prefix else None)
         seconds = time.perf_counter() - started
         results = []
-        for row, lps in zip(new.tolist(), token_logprobs.tolist(), strict=True):
-            end = self._reply_end(row)
-            kept = row if end is None else row[:end]
-            results.append(Generation(kept, [round(x, 6) for x in lps[: len(kept)]], end is not None, seconds))
+        for row in decoded:
+            end = self._reply_end(row.tokens)
+            kept = row.tokens if end is None else row.tokens[:end]
+            results.append(Generation(kept, [round(x, 6) for x in row.logprobs[: len(kept)]], end is not None,
+                                      seconds))
         return results
+
+    def clear_prefix_cache(self) -> None:
+        """Forget cached prompt prefixes: call it whenever the model's weights change (a training step)."""
+        self._prefix_cache.clear()
+
+    def _closes_reply(self, tokens: list[int]) -> bool:
+        """Whether the reply so far ends with a closing tag (checked on its last few tokens)."""
+        tail = self.tokenizer.decode(tokens[-8:], skip_special_tokens=True)
+        return any(tag in tail for tag in CLOSING_TAGS)
 
     def _reply_end(self, row: list[int]) -> int | None:
         """Length of the reply in ``row``: through the first end-of-turn token or closing tag, else None."""
@@ -288,35 +291,6 @@ class LocalChatModel(TextFormatChatModel):
             if any(tag in self.tokenizer.decode(row[:k], skip_special_tokens=True) for tag in CLOSING_TAGS):
                 return k
         return eos
-
-
-class ChosenLogprobs:
-    """A logits processor that records log p(chosen token) at every step in O(batch x vocab) memory
-    (``output_logits`` would keep [steps, batch, vocab]). At step t it sees the token chosen at t-1 as the
-    last input id and looks it up in the distribution it kept from t-1. Custom processors run before
-    transformers' sampling warpers, so the distribution is softmax(logits / temperature)."""
-
-    def __init__(self, temperature: float):
-        self.temperature = temperature
-        self.previous: Any = None  # [B, V] log-probs of the last step
-        self.values: list[Any] = []  # one [B] tensor per step
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
-
-        if self.previous is not None:
-            self.values.append(self.previous.gather(-1, input_ids[:, -1:]).squeeze(-1))
-        self.previous = torch.log_softmax(scores.float() / self.temperature, dim=-1)
-        return scores
-
-    def finish(self, new_tokens: Any) -> Any:
-        """[B, T] log-probs of the generated tokens ``new_tokens`` [B, T]."""
-        import torch
-
-        if new_tokens.shape[1] == 0:
-            return torch.zeros_like(new_tokens, dtype=torch.float)
-        last = self.previous.gather(-1, new_tokens[:, -1:]).squeeze(-1)
-        return torch.stack([*self.values, last], dim=1)[:, -new_tokens.shape[1]:]
 
 
 @dataclass

@@ -1,0 +1,94 @@
+"""The prefix-reusing decode loop (``agent/chat_models/decoding.py``) against transformers' own greedy
+``generate``, on a tiny random Llama: same tokens, same log-probabilities, the shared prefix read once."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from vidagent.agent.chat_models.decoding import PrefixCache, decode_batch, shared_prefix_length
+
+VOCAB = 97
+
+
+@pytest.fixture(scope="module")
+def lm():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
+                         eos_token_id=1, pad_token_id=0, bos_token_id=2)
+    return LlamaForCausalLM(config).eval()
+
+
+def prompts_with_shared_prefix() -> list[list[int]]:
+    g = torch.Generator().manual_seed(3)
+    system = torch.randint(3, VOCAB, (40,), generator=g).tolist()
+    return [system + torch.randint(3, VOCAB, (n,), generator=g).tolist() for n in (5, 11, 2)]
+
+
+def reference(lm, prompt: list[int], n: int) -> list[int]:
+    out = lm.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                      max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=0)
+    return out[0, len(prompt):].tolist()
+
+
+def test_shared_prefix_length_leaves_every_prompt_a_token():
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 9, 9]]) == 3
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
+    assert shared_prefix_length([[5, 6, 7]]) == 2
+
+
+@pytest.mark.parametrize("with_cache", [False, True])
+def test_batched_greedy_matches_generate_row_by_row(lm, with_cache):
+    prompts = prompts_with_shared_prefix()
+    cache = PrefixCache() if with_cache else None
+    decoded = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    assert [d.tokens for d in decoded] == [reference(lm, p, 6) for p in prompts]
+    if with_cache:
+        assert cache.computed == 40 and len(cache) == 1  # the shared 40 tokens were read once
+
+
+def test_logprobs_are_those_of_a_full_forward_pass(lm):
+    prompt = prompts_with_shared_prefix()[1]
+    torch.manual_seed(0)
+    (row,) = decode_batch(lm, [prompt], max_new_tokens=5, stop_ids={-1}, pad_id=0, do_sample=True,
+                          temperature=1.3, prefix_cache=PrefixCache())
+    with torch.no_grad():
+        logits = lm(torch.tensor([prompt + row.tokens])).logits[0, len(prompt) - 1:-1] / 1.3
+    expected = torch.log_softmax(logits, -1).gather(-1, torch.tensor(row.tokens)[:, None]).squeeze(-1)
+    assert torch.allclose(torch.tensor(row.logprobs), expected, atol=1e-4)
+
+
+def test_a_second_batch_reuses_the_cached_prefix_and_still_matches(lm):
+    prompts = prompts_with_shared_prefix()
+    cache = PrefixCache()
+    decode_batch(lm, prompts[:2], max_new_tokens=3, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    first = cache.computed
+    # a single prompt: its whole prompt but the last token is the "prefix"; 40 tokens come from the cache
+    (again,) = decode_batch(lm, [prompts[2]], max_new_tokens=4, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    assert cache.hits >= 40 and cache.computed - first == len(prompts[2]) - 1 - 40
+    assert again.tokens == reference(lm, prompts[2], 4)
+
+
+def test_rows_stop_at_their_own_stop_token(lm):
+    prompts = prompts_with_shared_prefix()
+    free = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0)
+    stop = free[0].tokens[1]  # row 0 stops after its second token
+    decoded = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={stop}, pad_id=0, prefix_cache=PrefixCache())
+    assert decoded[0].tokens == free[0].tokens[:2]
+    for row, reference_row in zip(decoded[1:], free[1:], strict=True):
+        cut = reference_row.tokens.index(stop) + 1 if stop in reference_row.tokens else 6
+        assert row.tokens == reference_row.tokens[:cut]
+
+
+def test_stops_reply_ends_a_row_early(lm):
+    prompts = prompts_with_shared_prefix()
+    decoded = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0,
+                           stops_reply=lambda tokens: len(tokens) == 3)
+    assert [len(d.tokens) for d in decoded] == [3, 3, 3]
+
+
+def test_empty_prompt_is_rejected(lm):
+    with pytest.raises(ValueError, match="non-empty"):
+        decode_batch(lm, [[]], max_new_tokens=2, stop_ids={1}, pad_id=0)
