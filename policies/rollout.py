@@ -98,6 +98,7 @@ class GraphRollout:
         """One sampled graph run per question, concurrently; generation in eval mode, without gradients."""
         with self._lock:
             chat = self.chat_model(model, len(questions))
+            chat.clear_prefix_cache()  # the weights changed since the last batch: cached prompt keys are stale
             agent = Agent(chat, self.toolbox, max_tool_calls=self.max_tool_calls, frame_budget=None)
             was_training = model.training
             model.eval()

@@ -110,3 +110,26 @@ def test_env_mask_zeroes_exactly_the_observation_tokens(env, monkeypatch):
     assert all(lp == -0.25 for lp, m in zip(trajectory.logprobs, mask) if m)
     assert all(lp == 0.0 for lp, m in zip(trajectory.logprobs, mask) if not m)
     assert trajectory.episode["tool_calls"] == 1 and trajectory.answer is not None
+
+
+def test_rollouts_after_a_weight_update_use_the_new_weights(env):
+    """The chat model (and its prompt-prefix cache) lives across GRPO steps; a cached prefix computed
+    with old weights would make the recorded log-probs wrong after an update."""
+    root, split, world, toolbox, tokenizer = env
+    model = tiny_llama(tokenizer)
+    questions = world.questions(split, 2)
+    rollout = GraphRollout(questions, world.video_path, toolbox, tokenizer, max_tool_calls=1, max_new_tokens=6,
+                           temperature=1.0)
+    rollout.rollout(model, questions)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))  # an "optimizer step"
+    trajectory = rollout.rollout(model, questions)[0]  # same batch size: the same chat model is reused
+    ids = trajectory.prompt_ids + trajectory.completion_ids
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, len(trajectory.prompt_ids) - 1:-1]
+    chosen = torch.log_softmax(logits, -1).gather(-1, torch.tensor(trajectory.completion_ids)[:, None]).squeeze(-1)
+    recorded = torch.tensor(trajectory.logprobs)
+    mask = torch.tensor(trajectory.model_mask, dtype=torch.bool)
+    assert mask.any()
+    assert torch.allclose(recorded[mask], chosen[mask], atol=1e-3)
