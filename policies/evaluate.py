@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vidagent.agent.parsing import ANSWER_OPEN
 from vidagent.errors import ConfigError, VidagentError
 from vidagent.tasks.questions import Question
 from vidagent.tasks.verify import verify
@@ -227,14 +228,16 @@ def parse_planner(item: str) -> tuple[str, str]:
     return (name, spec) if sep else (Path(item).name or item, item)
 
 
-def load_eval_planner(spec: str, *, max_new_tokens: int, batch: int) -> Any:
-    """A greedy local chat model; ``base`` is SmolLM2-135M-Instruct without any adapter."""
+def load_eval_planner(spec: str, *, max_new_tokens: int, batch: int, **options: Any) -> Any:
+    """A greedy local chat model; ``base`` is SmolLM2-135M-Instruct without any adapter. ``options`` go to
+    ``LocalChatModel`` (``guide_format``, ``reply_prefix``)."""
     from vidagent.agent.planner_loading import load_default_base, load_planner, local_chat_model  # noqa: PLC0415
 
     if spec == "base":
         model, tokenizer = load_default_base()
-        return local_chat_model(model, tokenizer, name="base", max_new_tokens=max_new_tokens, max_batch=batch)
-    return load_planner(spec, max_new_tokens=max_new_tokens, max_batch=batch)
+        return local_chat_model(model, tokenizer, name="base", max_new_tokens=max_new_tokens, max_batch=batch,
+                                **options)
+    return load_planner(spec, max_new_tokens=max_new_tokens, max_batch=batch, **options)
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
@@ -256,11 +259,13 @@ def run_eval_command(args: argparse.Namespace) -> int:
     for row in rows_wanted:
         started = time.perf_counter()
         if row == "prior":
-            chat = load_eval_planner("base", **options)
+            # every reply starts with <answer>: the prior is the model's best guess, not its format skill
+            chat = load_eval_planner("base", reply_prefix=ANSWER_OPEN, **options)
             rows.append(evaluate_agent("text-only prior (no tools)", "base", chat, Toolbox([]), questions,
                                        world.video_path, max_tool_calls=0, concurrency=args.concurrency))
         elif row == "base":
-            chat = load_eval_planner("base", **options)
+            # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
+            chat = load_eval_planner("base", guide_format=True, **options)
             rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, world.video_path,
                                        max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
         elif row == "planners":

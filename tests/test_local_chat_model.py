@@ -200,3 +200,13 @@ def test_guided_replies_start_with_a_call_that_is_prompt_not_completion(tiny_lm,
     assert follow.response_metadata["reply_prefix"] == ""
     last = chat.invoke([*CONVERSATION, reply, observation, HumanMessage(LAST_TURN_MESSAGE)])
     assert last.content.startswith("<answer>")
+
+
+def test_a_fixed_reply_prefix_starts_every_reply_and_stays_prompt(tiny_lm, tokenizer):
+    chat = make_model(tiny_lm, tokenizer, reply_prefix="<answer>", guide_format=True)
+    reply = chat.invoke(CONVERSATION)  # guide_format alone would start a tool call here
+    assert reply.content.startswith("<answer>") and reply.response_metadata["reply_prefix"] == "<answer>"
+    completion = reply.response_metadata["completion_ids"]
+    assert reply.content == "<answer>" + tokenizer.decode(completion, skip_special_tokens=True)
+    rendered = chat.render([*CONVERSATION, reply])
+    assert sum(rendered.generated_mask) == len(completion)

@@ -92,6 +92,9 @@ class LocalChatModel(TextFormatChatModel):
     # last-turn message with <answer> (see ``guide_prefix``): an un-tuned small model then keeps to the
     # format. The prefix is part of the prompt, not of the completion (0 in the generated mask).
     guide_format: bool = False
+    # A fixed start for every reply (prompt tokens, like the guide prefix): ``<answer>`` makes a text-only
+    # answerer (the eval's "prior" row) commit to an answer instead of rambling. Overrides guide_format.
+    reply_prefix: str = ""
     max_batch: int = 8
     batch_wait_s: float = 0.02  # how long the first request waits for others to join its batch
 
@@ -120,7 +123,7 @@ class LocalChatModel(TextFormatChatModel):
         if kwargs:
             raise TypeError(f"unexpected options {sorted(kwargs)}; set them on the model (model_copy(update=...))")
         prompt = self.render(messages, add_generation_prompt=True)
-        prefix = guide_prefix(messages) if self.guide_format else ""
+        prefix = self.reply_prefix or (guide_prefix(messages) if self.guide_format else "")
         prompt_ids = prompt.ids + (self._tokens(prefix) if prefix else [])
         generation = self.batcher.submit(prompt_ids)
         text = prefix + self.tokenizer.decode(generation.completion_ids, skip_special_tokens=True)
