@@ -83,7 +83,8 @@ def train(data: Path, out: Path, epochs: int, imgsz: int, batch: int, runs: Path
     best = runs / "detector" / "weights" / "best.pt"
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out)
-    print(f"trained {epochs} epochs in {time.time() - started:.0f} s -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    trained = getattr(model.trainer, "epoch", epochs - 1) + 1  # with --hours ultralytics picks the count
+    print(f"trained {trained} epochs in {time.time() - started:.0f} s -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return out
 
 
