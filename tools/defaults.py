@@ -29,8 +29,9 @@ REBUILD = {
 def default_tools() -> list[Tool]:
     """The default vision tools. Heavy weights load lazily, on a tool's first call.
 
-    ``detect_objects``, ``recognize_action`` and ``describe_frame`` share one detector (one model in
-    memory, one tracking pass per video, so track ids agree between the tools).
+    ``detect_objects``, ``recognize_action``, ``ground_moment`` (its fused backend) and ``describe_frame``
+    share one detector (one model in memory, one tracking pass per video, so track ids agree between the
+    tools); ``ground_moment`` also reuses ``recognize_action``'s model.
     """
     from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
     from vidagent.tools.describe import FrameDescriber  # noqa: PLC0415
@@ -38,10 +39,11 @@ def default_tools() -> list[Tool]:
     from vidagent.tools.grounding import MomentGrounder  # noqa: PLC0415
 
     detector = ObjectDetector()
+    recognizer = ActionRecognizer(detector=detector)
     return [
         detector.as_tool(),
-        ActionRecognizer(detector=detector).as_tool(),
-        MomentGrounder().as_tool(),
+        recognizer.as_tool(),
+        MomentGrounder(detector=detector, recognizer=recognizer).as_tool(),
         FrameDescriber(detector=detector).as_tool(),
     ]
 

@@ -1,4 +1,17 @@
-"""``ground_moment``: find when a described moment happens, with open_clip embeddings.
+"""``ground_moment``: find when a described moment happens.
+
+Two backends (``MomentGrounder(backend=...)``; the planner sees only ``query`` and ``top_k``):
+
+* ``"fused"`` (``vidagent.tools.fused_grounding``): the query is parsed against the detector's classes, the
+  color names and the action model's labels ("the red car stops" -> car, red, stop); the matching tracks of
+  ``detect_objects`` are classified clip by clip with ``recognize_action``'s model and runs of the queried
+  action become the spans. Accurate on what those models know; it cannot read any other sentence.
+* ``"clip"``: open_clip embeddings of frames against the query text (below). Reads any sentence.
+
+The default, ``"auto"``, uses the fused backend when the query parses and some track matches its
+subject, and CLIP otherwise.
+
+The CLIP backend, with open_clip embeddings:
 
 Per video, frames are sampled at ``embed_fps`` and embedded once; the embeddings are cached on disk
 (npz keyed by video sha256 + model fingerprint + rate). A query is embedded, compared with every frame,
@@ -15,22 +28,38 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from vidagent.errors import ToolError
 from vidagent.offline import cache_root
+from vidagent.tools.action import ActionRecognizer
 from vidagent.tools.base import VisionTool
+from vidagent.tools.colors import COLOR_NAMES
 from vidagent.tools.defaults import CLIP_WEIGHTS, CONFIGS_DIR, REBUILD, corrupt_weights, require_weights, weights_fingerprint
-from vidagent.tools.results import GroundingResult, ScoredSpan
+from vidagent.tools.detector import ObjectDetector
+from vidagent.tools.fused_grounding import (
+    ParsedQuery,
+    TrackWindows,
+    Vocabulary,
+    candidate_spans,
+    classify_windows,
+    non_overlapping,
+    parse_query,
+)
+from vidagent.tools.results import GroundingResult, ScoredSpan, Track
 from vidagent.tools.video import VideoSession
 
 WORLD_CLIP_CONFIG = CONFIGS_DIR / "world-clip.json"
 WORLD_CLIP_NAME = "world-clip"
 WINDOW_SECONDS = (0.8, 1.2, 1.6, 2.4, 3.2, 4.8, 6.4, 9.6, 12.8)
+FUSED_VERSION = "fused-v1"  # bump when the fused search changes, so cached results are recomputed
+Backend = Literal["auto", "fused", "clip"]
+BACKENDS: tuple[str, ...] = ("auto", "fused", "clip")
 
 
 def load_state_dict(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -126,30 +155,57 @@ class FrameEmbeddings:
 
 
 class MomentGrounder(VisionTool):
-    """Temporal grounding with an open_clip model (default: the tiny world CLIP)."""
+    """Temporal grounding: detector tracks + action model when the query parses, else open_clip.
+
+    ``backend``: ``"auto"`` (default) fused when the query parses and a track matches, CLIP otherwise;
+    ``"fused"`` only the fused search (an unparseable query is an error); ``"clip"`` only CLIP.
+    ``detector`` / ``recognizer``: share the toolbox's, so tracks are computed once per video.
+    """
 
     name = "ground_moment"
 
-    def __init__(self, weights: str | Path | None = None, *, model_name: str | None = None,
-                 config: str | Path | None = WORLD_CLIP_CONFIG, embed_fps: float = 5.0, max_frames: int = 300,
-                 smooth_s: float = 0.6, cache_dir: str | Path | None = None):
+    def __init__(self, weights: str | Path | None = None, *, backend: Backend = "auto",
+                 detector: ObjectDetector | None = None, recognizer: ActionRecognizer | None = None,
+                 model_name: str | None = None, config: str | Path | None = WORLD_CLIP_CONFIG,
+                 embed_fps: float = 5.0, max_frames: int = 300, smooth_s: float = 0.6,
+                 cache_dir: str | Path | None = None):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.backend = backend
         self.weights = Path(weights).expanduser() if weights is not None else CLIP_WEIGHTS
         self.model_name = model_name
         self.config = Path(config) if config is not None else None
         self.embed_fps, self.max_frames, self.smooth_s = embed_fps, max_frames, smooth_s
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root() / "clip_embeddings"
+        self.detector = detector or (recognizer.detector if recognizer is not None else ObjectDetector())
+        self.recognizer = recognizer or ActionRecognizer(detector=self.detector)
         self.model: ClipModel | None = None
+        self._vocabulary: Vocabulary | None = None
         self._memo: dict[str, FrameEmbeddings] = {}
+        self._windows: dict[tuple[Any, ...], TrackWindows] = {}
         self._lock = threading.Lock()
+        self.backend_counts: Counter[str] = Counter()  # which backend answered, per call (for evaluation)
 
     def setup(self) -> None:
+        # CLIP loads eagerly (it is the fallback); the detector and action model load on the first parse
+        if self.backend != "fused":
+            self.load_clip()
+
+    def load_clip(self) -> ClipModel:
         if self.model is None:
             rebuild = REBUILD["clip"] if self.weights == CLIP_WEIGHTS else "pass the path of valid open_clip weights"
             require_weights(self.weights, "CLIP", rebuild)
             self.model = ClipModel(self.model_name, self.weights, self.config, rebuild)
+        return self.model
+
+    def clip_fingerprint(self) -> str:
+        """Names the CLIP embeddings (their disk cache key): unchanged by the fused backend."""
+        return f"clip:{self.model_name}:{weights_fingerprint(self.weights)}:{self.embed_fps}:{self.smooth_s}"
 
     def fingerprint(self) -> str:
-        return f"clip:{self.model_name}:{weights_fingerprint(self.weights)}:{self.embed_fps}:{self.smooth_s}"
+        if self.backend == "clip":
+            return self.clip_fingerprint()
+        return f"{self.clip_fingerprint()}|{FUSED_VERSION}:{self.backend}:{self.recognizer.fingerprint()}"
 
     def run(self, video: VideoSession, query: str, top_k: int = 3) -> GroundingResult:
         """Find when a described moment happens (e.g. "the red car stops"): the best matching time spans.
@@ -162,23 +218,79 @@ class MomentGrounder(VisionTool):
             raise ToolError("the query is empty", 'describe the moment in words, e.g. "the red car stops"')
         if not 1 <= top_k <= 10:
             raise ToolError(f"top_k must be within 1-10, got {top_k}", "use e.g. top_k=3")
+        query = query.strip()
+        parsed = self.parse(query) if self.backend != "clip" else None
+        if parsed is not None:
+            spans = self.fused_spans(video, parsed, top_k)
+            if spans or self.backend == "fused":
+                self._count("fused")
+                return GroundingResult(query, spans)
+        elif self.backend == "fused":
+            vocab = self.vocabulary()
+            raise ToolError(f"the fused grounder cannot read {query!r}",
+                            f"say who and what, e.g. \"the red car stops\"; objects: {', '.join(vocab.classes)}; "
+                            f"actions: {', '.join(vocab.actions)}, enter, leave, hit")
+        self._count("clip")
+        return GroundingResult(query, self.clip_spans(video, query, top_k))
+
+    def _count(self, backend: str) -> None:
+        with self._lock:
+            self.backend_counts[backend] += 1
+
+    # -- fused backend ---------------------------------------------------------------------------------
+    def vocabulary(self) -> Vocabulary:
+        """What the detector and the action model can name (loads both)."""
+        if self._vocabulary is None:
+            self.recognizer.setup()
+            assert self.recognizer.backend is not None
+            class_actions = {k: tuple(v) for k, v in self.recognizer.backend.class_actions.items()}
+            self._vocabulary = Vocabulary(tuple(self.detector.class_names), COLOR_NAMES,
+                                          tuple(self.recognizer.labels), class_actions)
+        return self._vocabulary
+
+    def parse(self, query: str) -> ParsedQuery | None:
+        """The parsed query, or None when it does not parse (or, in auto mode, the fused models are missing)."""
+        try:
+            vocab = self.vocabulary()
+        except ToolError:
+            if self.backend == "fused":
+                raise
+            return None  # no detector or action weights: CLIP still answers
+        return parse_query(query, vocab)
+
+    def fused_spans(self, video: VideoSession, parsed: ParsedQuery, top_k: int) -> list[ScoredSpan]:
+        tracks, _, _ = self.detector.tracks_in_span(video, 0.0, video.ref.duration_s)
+        spans = candidate_spans(parsed, tracks, lambda track: self.track_windows(video, track), self.vocabulary(),
+                                video.ref.duration_s)
+        return non_overlapping(spans, top_k)
+
+    def track_windows(self, video: VideoSession, track: Track) -> TrackWindows:
+        """A track's classified clips, memoised per video, track and models (queries share them)."""
+        key = (video.ref.sha256, track.track_id, track.first_s, track.last_s, self.recognizer.fingerprint())
+        with self._lock:
+            if key in self._windows:
+                return self._windows[key]
+        windows = classify_windows(video, track, self.recognizer)
+        with self._lock:
+            self._windows[key] = windows
+        return windows
+
+    # -- CLIP backend ----------------------------------------------------------------------------------
+    def clip_spans(self, video: VideoSession, query: str, top_k: int) -> list[ScoredSpan]:
         frames = self.frame_embeddings(video)
-        assert self.model is not None
-        query_embedding = self.model.encode_texts([query.strip()])[0]  # [D]
+        query_embedding = self.load_clip().encode_texts([query])[0]  # [D]
         similarity = frames.embeddings @ query_embedding  # [T]
-        spans = search_windows(similarity, frames.times_s, video.ref.duration_s, top_k,
-                               smooth=max(1, round(self.smooth_s * self._rate(video))))
-        return GroundingResult(query.strip(), spans)
+        return search_windows(similarity, frames.times_s, video.ref.duration_s, top_k,
+                              smooth=max(1, round(self.smooth_s * self._rate(video))))
 
     def _rate(self, video: VideoSession) -> float:
         return min(self.embed_fps, video.ref.fps, self.max_frames / video.ref.duration_s)
 
     def frame_embeddings(self, video: VideoSession) -> FrameEmbeddings:
         """Embeddings of frames sampled over the whole video: memory, then disk cache, then the model."""
-        self.setup()
-        assert self.model is not None
+        model = self.load_clip()
         rate = self._rate(video)
-        key = hashlib.sha256(f"{video.ref.sha256}|{self.fingerprint()}|{rate:.4f}".encode()).hexdigest()[:32]
+        key = hashlib.sha256(f"{video.ref.sha256}|{self.clip_fingerprint()}|{rate:.4f}".encode()).hexdigest()[:32]
         with self._lock:
             if key in self._memo:
                 return self._memo[key]
@@ -194,9 +306,9 @@ class MomentGrounder(VisionTool):
                     self._memo[key] = result
                 return result
         frames = video.sample(0.0, video.ref.duration_s, fps=rate)
-        gap = max(1, round(self.model.frame_gap_s * rate)) if self.model.frame_stack > 1 else 1
-        images = stack_frames(frames.images, self.model.frame_stack, gap)
-        result = FrameEmbeddings(np.asarray(frames.times_s, np.float32), self.model.encode_images(images))
+        gap = max(1, round(model.frame_gap_s * rate)) if model.frame_stack > 1 else 1
+        images = stack_frames(frames.images, model.frame_stack, gap)
+        result = FrameEmbeddings(np.asarray(frames.times_s, np.float32), model.encode_images(images))
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp.npz")
         np.savez(tmp, times_s=result.times_s, embeddings=result.embeddings)
