@@ -258,10 +258,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(2)  # ultralytics resets it
     if "counts" in args.only:
         report.update(count_accuracy(videos, detector))
+    recognizer = ActionRecognizer(args.action, detector=detector)  # loads lazily; grounding's fused backend uses it too
     if "action" in args.only:
-        report.update(action_accuracy(videos, ActionRecognizer(args.action, detector=detector)))
+        report.update(action_accuracy(videos, recognizer))
     if "grounding" in args.only:
-        recognizer = ActionRecognizer(args.action, detector=detector)  # the fused backend's models
         report.update(grounding_accuracy(args.world, videos, MomentGrounder(args.clip, recognizer=recognizer)))
     report["seconds"] = round(time.time() - started, 1)
     print(format_table(report))

@@ -396,7 +396,7 @@ def _scaled(span: ScoredSpan, factor: float) -> ScoredSpan:
 
 
 def non_overlapping(spans: list[ScoredSpan], top_k: int, max_iou: float = 0.3) -> list[ScoredSpan]:
-    """The best spans, skipping any that overlaps a better one by IoU >= ``max_iou`` (as the CLIP search)."""
+    """The best spans, skipping any that overlaps a better one by IoU >= ``max_iou`` (both backends use it)."""
     chosen: list[ScoredSpan] = []
     for span in sorted(spans, key=lambda s: -s.score):
         if all(_iou(span, other) < max_iou for other in chosen):

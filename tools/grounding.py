@@ -332,7 +332,7 @@ def search_windows(similarity: np.ndarray, times_s: np.ndarray, duration_s: floa
     step = float(np.median(np.diff(times_s))) if t > 1 else duration_s
     cumsum = np.concatenate([[0.0], np.cumsum(z)])  # [T+1]
     total = cumsum[-1]
-    candidates: list[tuple[float, float, float]] = []
+    candidates: list[ScoredSpan] = []
     lengths = sorted({max(1, min(t, round(s / step))) for s in window_seconds if s < duration_s}
                      or {max(1, t // 2)})
     for length in lengths:
@@ -343,18 +343,6 @@ def search_windows(similarity: np.ndarray, times_s: np.ndarray, duration_s: floa
         for s, score in zip(starts, scores, strict=True):
             begin = max(0.0, float(times_s[s]) - step / 2)
             end = min(duration_s, float(times_s[s + length - 1]) + step / 2)
-            candidates.append((float(score), begin, end))
-    candidates.sort(key=lambda c: -c[0])
-    chosen: list[tuple[float, float, float]] = []
-    for score, begin, end in candidates:
-        if all(_iou((begin, end), (b, e)) < 0.3 for _, b, e in chosen):
-            chosen.append((score, begin, end))
-        if len(chosen) == top_k:
-            break
-    return [ScoredSpan(round(b, 2), round(e, 2), round(s, 3)) for s, b, e in chosen]
-
-
-def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
+            candidates.append(ScoredSpan(begin, end, float(score)))
+    return [ScoredSpan(round(c.start_s, 2), round(c.end_s, 2), round(c.score, 3))
+            for c in non_overlapping(candidates, top_k)]

@@ -77,6 +77,8 @@ class PrefixCache:
             _forward(model, list(key[best_len:]), kv, start=best_len)
         self.hits += best_len
         self.computed += len(key) - best_len
+        if best_len == len(key):
+            return kv  # a stored entry already holds this prefix: storing it again would only copy it
         with self._lock:
             self._entries[key] = copy.deepcopy(kv)
             self._entries.move_to_end(key)
