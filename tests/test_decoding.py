@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from vidagent.agent.chat_models import decoding
 from vidagent.agent.chat_models.decoding import PrefixCache, decode_batch, shared_prefix_length
 
 VOCAB = 97
@@ -87,6 +88,36 @@ def test_stops_reply_ends_a_row_early(lm):
     decoded = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0,
                            stops_reply=lambda tokens: len(tokens) == 3)
     assert [len(d.tokens) for d in decoded] == [3, 3, 3]
+
+
+def test_growing_cache_reallocating_every_step_still_matches_generate(lm, monkeypatch):
+    """The pre-allocated key/value buffers: with no spare room they regrow on every token, rows leave the
+    batch in between, and a cached prefix is cropped and repeated; the tokens must not change."""
+    monkeypatch.setattr(decoding, "GROW_TOKENS", 1)
+    prompts = prompts_with_shared_prefix()
+    free = decode_batch(lm, prompts, max_new_tokens=12, stop_ids={-1}, pad_id=0)
+    assert [d.tokens for d in free] == [reference(lm, p, 12) for p in prompts]
+    stop = free[1].tokens[2]
+    cache = PrefixCache()
+    decode_batch(lm, [prompts[0][:45], prompts[0][:45] + [3]], max_new_tokens=2, stop_ids={-1}, pad_id=0,
+                 prefix_cache=cache)  # stores a 45-token entry; the next batch crops it to the 40 shared
+    decoded = decode_batch(lm, prompts, max_new_tokens=12, stop_ids={stop}, pad_id=0, prefix_cache=cache)
+    assert cache.hits >= 40
+    for row, reference_row in zip(decoded, free, strict=True):
+        cut = reference_row.tokens.index(stop) + 1 if stop in reference_row.tokens else 12
+        assert row.tokens == reference_row.tokens[:cut]
+
+
+def test_growing_cache_keeps_what_was_written():
+    kv = decoding.growing_cache()
+    keys = torch.arange(2 * 1 * 5 * 3, dtype=torch.float32).reshape(2, 1, 5, 3)
+    for step in range(5):  # one token at a time
+        k, v = kv.update(keys[:, :, step : step + 1], -keys[:, :, step : step + 1], layer_idx=0)
+    assert torch.equal(k, keys) and torch.equal(v, -keys) and kv.get_seq_length() == 5
+    kv.crop(-2)
+    kv.batch_select_indices(torch.tensor([1]))
+    k, _ = kv.update(keys[1:, :, 4:5], -keys[1:, :, 4:5], layer_idx=0)
+    assert torch.equal(k, torch.cat([keys[1:, :, :3], keys[1:, :, 4:5]], dim=2))
 
 
 def test_empty_prompt_is_rejected(lm):

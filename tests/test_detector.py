@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tool_fakes import FakeYolo, fake_detector
-from vidagent.errors import ToolError
 from vidagent.tools import VideoSession
 from vidagent.tools.colors import PALETTE, box_color
-from vidagent.tools.detector import ObjectDetector, merge_fragments
-from vidagent.tools.results import Box, Track
+from vidagent.tools.detector import ObjectDetector
+from vidagent.tools.results import Box
+from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
 
 
 def test_one_moving_object_is_one_track(tiny_video: Path):
@@ -44,13 +43,43 @@ def test_a_short_occlusion_keeps_the_track(tiny_video: Path):
     assert result.counts == {"person": 1}
 
 
-def test_fragments_of_one_object_are_merged_but_not_other_colors():
-    a = Track(1, "car", "red", 0.0, 1.0, [Box(0.0, 0, 0, 20, 10, "car", 1), Box(1.0, 10, 0, 30, 10, "car", 1)])
-    b = Track(2, "car", "red", 2.0, 3.0, [Box(2.0, 30, 0, 50, 10, "car", 2), Box(3.0, 40, 0, 60, 10, "car", 2)])
-    c = Track(3, "car", "blue", 2.0, 3.0, [Box(2.0, 30, 0, 50, 10, "car", 3)])
-    merged = merge_fragments([a, b, c], frame_width=320)
+def tracklet(track_id: int, label: str, color: str, *boxes: tuple[float, float, float], size: float = 20.0) -> Tracklet:
+    """A tracklet from (t_s, x1, y1) corners of ``size`` x 10 boxes, every box read as ``color``."""
+    return Tracklet(track_id, [Box(t, x, y, x + size, y + 10, label, track_id, 0.9) for t, x, y in boxes],
+                    [color] * len(boxes))
+
+
+def test_fragments_of_one_object_are_merged_but_not_other_colors_far_apart_in_time():
+    a = tracklet(1, "car", "red", (0.0, 0, 0), (1.0, 10, 0))
+    b = tracklet(2, "car", "red", (4.0, 30, 0), (5.0, 40, 0))  # same color: a 3 s gap is an occlusion
+    c = tracklet(3, "car", "blue", (4.0, 30, 40), (5.0, 40, 40))  # another color 3 s later: another car
+    merged = merge_fragments([a, b, c], frame_width=320, max_gap_s=5.0, recolor_gap_s=2.0)
     assert sorted((t.track_id, t.color) for t in merged) == [(1, "red"), (3, "blue")]
-    assert merged[0].last_s == 3.0 and all(box.track_id == 1 for box in merged[0].boxes)
+    assert merged[0].last_s == 5.0 and all(box.track_id == 1 for box in merged[0].boxes)
+
+
+def test_a_quick_join_merges_even_when_the_color_read_changed():
+    """A person walking away shrinks until the outline dominates its color: green, then "black"."""
+    near = tracklet(1, "person", "green", (0.0, 100, 50), (1.0, 90, 50), size=40)
+    far = tracklet(2, "person", "black", (1.4, 85, 50), (2.0, 80, 50), (2.4, 78, 50), size=8)
+    (person,) = merge_fragments([near, far], frame_width=320, recolor_gap_s=2.0)
+    assert person.to_track().color == "green"  # colors are voted by box area: the big boxes win
+    assert len(person.to_track().boxes) == 5
+
+
+def test_one_object_detected_as_two_classes_is_one_track():
+    ball = tracklet(1, "ball", "white", *[(t / 5, 200, 150) for t in range(20)])
+    box = tracklet(2, "box", "white", *[(t / 5, 201, 151) for t in range(8)])
+    other = tracklet(3, "box", "white", *[(t / 5, 20, 150) for t in range(8)])  # elsewhere: a second object
+    kept = merge_duplicates([ball, box, other])
+    assert sorted((t.label, len(t.boxes)) for t in kept) == [("ball", 20), ("box", 8)]
+
+
+def test_weak_tracklets_are_dropped():
+    short = tracklet(1, "dog", "red", (0.0, 0, 0), (0.2, 1, 0))
+    assert drop_weak([short], min_frames=4, min_conf=0.0) == []
+    assert drop_weak([short], min_frames=2, min_conf=0.95) == []
+    assert drop_weak([short], min_frames=2, min_conf=0.5) == [short]
 
 
 def test_classes_filter_and_plurals(tiny_video: Path):

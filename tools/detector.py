@@ -9,9 +9,10 @@ How it works:
   then ByteTrack frame by frame, with ``track_buffer`` scaled to the sample rate). Each chunk is tracked
   once per process and memoised, so track ids are stable across calls and shared with
   ``recognize_action(track_id=...)`` and ``describe_frame``.
-* Fragments of one object (broken by an occluder) are merged when class and color agree and the second
-  starts near where the first ended, shortly after.
-* Each track gets a color by voting over its boxes (``vidagent.tools.colors``).
+* Raw tracks are cleaned up before counting (``vidagent.tools.tracklets``): one object tracked twice
+  as two classes is folded into one track, weak tracks are dropped, and fragments of one object (broken
+  by an occluder, or by a color read that changed as it shrank) are joined.
+* Each track gets a color by voting over its boxes, weighted by box area (``vidagent.tools.colors``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vidagent.errors import ToolError
 from vidagent.tools.base import VisionTool
-from vidagent.tools.colors import box_color, vote
+from vidagent.tools.colors import box_color
 from vidagent.tools.defaults import (
     CONFIGS_DIR,
     DETECTOR_WEIGHTS,
@@ -36,6 +36,7 @@ from vidagent.tools.defaults import (
     weights_fingerprint,
 )
 from vidagent.tools.results import Box, DetectionResult, TimeSpan, Track
+from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
 from vidagent.tools.video import VideoSession
 
 TRACKER_CONFIG = CONFIGS_DIR / "bytetrack.yaml"
@@ -76,11 +77,11 @@ class YoloModel:
     """A loaded ultralytics detection model, run directly on batches of RGB frames."""
 
     def __init__(self, weights: Path, imgsz: int, conf: float, iou: float):
-        from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
+        from vidagent.offline import prepare_ultralytics
 
         prepare_ultralytics()
-        import torch  # noqa: PLC0415
-        from ultralytics import YOLO  # noqa: PLC0415
+        import torch
+        from ultralytics import YOLO
 
         try:
             self.yolo = YOLO(str(weights), task="detect")
@@ -110,7 +111,7 @@ class YoloModel:
 
     def detect(self, images: np.ndarray, batch_size: int = 16) -> list[Detections]:
         """Detections per frame, boxes in the frames' pixel coordinates."""
-        from ultralytics.utils.nms import non_max_suppression  # noqa: PLC0415
+        from ultralytics.utils.nms import non_max_suppression
 
         out: list[Detections] = []
         with self.torch.inference_mode():
@@ -142,12 +143,16 @@ class ObjectDetector(VisionTool):
 
     def __init__(self, weights: str | Path | None = None, *, imgsz: int = 320, conf: float = 0.25,
                  iou: float = 0.6, sample_fps: float = 5.0, chunk_s: float = 60.0, batch_size: int = 16,
-                 min_track_frames: int = 4, merge_gap_s: float = 3.0, association_scale: float = 2.0,
-                 tracker_config: str | Path = TRACKER_CONFIG):
+                 min_track_frames: int = 4, min_track_conf: float = 0.0, merge_gap_s: float = 5.0,
+                 recolor_gap_s: float = 2.0, still_gap_s: float = 8.0, duplicate_iou: float = 0.5,
+                 association_scale: float = 2.0, tracker_config: str | Path = TRACKER_CONFIG):
         self.weights = Path(weights).expanduser() if weights is not None else DETECTOR_WEIGHTS
         self.imgsz, self.conf, self.iou = imgsz, conf, iou
         self.sample_fps, self.chunk_s, self.batch_size = sample_fps, chunk_s, batch_size
-        self.min_track_frames, self.merge_gap_s = min_track_frames, merge_gap_s
+        # track clean-up before counting (``vidagent.tools.tracklets``; values tuned on the world's val split)
+        self.min_track_frames, self.min_track_conf = min_track_frames, min_track_conf
+        self.merge_gap_s, self.recolor_gap_s, self.still_gap_s = merge_gap_s, recolor_gap_s, still_gap_s
+        self.duplicate_iou = duplicate_iou
         # ByteTrack associates by IoU; boxes grown by this factor (for association only) still overlap
         # between samples when a small object moves more than its own width (a runner at 5 frames/s)
         self.association_scale = association_scale
@@ -164,7 +169,8 @@ class ObjectDetector(VisionTool):
 
     def fingerprint(self) -> str:
         return (f"yolo:{weights_fingerprint(self.weights)}:{self.imgsz}:{self.conf}:{self.iou}:"
-                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.merge_gap_s}:{self.association_scale}")
+                f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.min_track_conf}:{self.merge_gap_s}:"
+                f"{self.recolor_gap_s}:{self.still_gap_s}:{self.duplicate_iou}:{self.association_scale}")
 
     @property
     def class_names(self) -> list[str]:
@@ -202,8 +208,8 @@ class ObjectDetector(VisionTool):
         resolved, unknown = set(), []
         for name in classes:
             key = name.strip().lower()
-            candidates = [key, PLURALS.get(key, key), key[:-1] if key.endswith("s") else key,
-                          key[:-2] if key.endswith("es") else key]
+            candidates = [key, PLURALS.get(key, key), key.removesuffix("s"),
+                          key.removesuffix("es")]
             match = next((c for c in candidates if c in known), None)
             if match is None:
                 unknown.append(name)
@@ -268,21 +274,18 @@ class ObjectDetector(VisionTool):
                 box = Box(round(time_s, 3), round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), label,
                           track_id + id_offset, round(float(dets.conf[det_index]), 3))
                 raw.setdefault(track_id + id_offset, []).append((box, box_color(image, (x1, y1, x2, y2))[0]))
-        tracks = []
-        for track_id, items in raw.items():
-            if len(items) < self.min_track_frames:
-                continue
-            boxes = [b for b, _ in items]
-            labels = [b.label for b in boxes]
-            label = max(set(labels), key=labels.count)
-            tracks.append(Track(track_id, label, vote([c for _, c in items]), boxes[0].t_s, boxes[-1].t_s, boxes))
-        tracks = merge_fragments(tracks, frame_width=images.shape[2], max_gap_s=self.merge_gap_s)
+        tracklets = [Tracklet(track_id, [b for b, _ in items], [c for _, c in items]) for track_id, items in raw.items()]
+        tracklets = merge_duplicates(tracklets, min_iou=self.duplicate_iou)
+        tracklets = drop_weak(tracklets, self.min_track_frames, self.min_track_conf)
+        tracklets = merge_fragments(tracklets, frame_width=images.shape[2], max_gap_s=self.merge_gap_s,
+                                    recolor_gap_s=self.recolor_gap_s, still_gap_s=self.still_gap_s)
+        tracks = sorted((t.to_track() for t in tracklets), key=lambda t: (t.first_s, t.track_id))
         return TrackedChunk(tracks, [round(t, 3) for t in times_s], len(images))
 
     def new_tracker(self, fps: float) -> Any:
         """A fresh ByteTrack; ``track_buffer`` in the config is in frames at 30 fps, scaled to ``fps``."""
-        from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: PLC0415
-        from ultralytics.utils import YAML, IterableSimpleNamespace  # noqa: PLC0415
+        from ultralytics.trackers.byte_tracker import BYTETracker
+        from ultralytics.utils import YAML, IterableSimpleNamespace
 
         config = IterableSimpleNamespace(**YAML.load(self.tracker_config))
         config.track_buffer = max(2, math.ceil(config.track_buffer * fps / 30.0))
@@ -296,32 +299,3 @@ def grow(dets: Detections, scale: float) -> Detections:
     centre = (dets.xyxy[:, :2] + dets.xyxy[:, 2:]) / 2
     half = (dets.xyxy[:, 2:] - dets.xyxy[:, :2]) * scale / 2
     return Detections(np.concatenate([centre - half, centre + half], axis=1), dets.conf, dets.cls)
-
-
-def merge_fragments(tracks: list[Track], frame_width: int, max_gap_s: float = 3.0,
-                    max_speed: float = 0.5) -> list[Track]:
-    """Join track fragments of one object: same class and color, the later one starting within
-    ``max_gap_s`` after the earlier ended, near enough for the object to have moved there (at most
-    ``max_speed`` frame widths per second, plus one box size)."""
-    tracks = sorted(tracks, key=lambda t: t.first_s)
-    merged: list[Track] = []
-    for track in tracks:
-        target = None
-        for earlier in merged:
-            gap = track.first_s - earlier.last_s
-            # a small negative gap: an id switch where the old track lingered a frame
-            if earlier.label != track.label or earlier.color != track.color or not -0.45 < gap <= max_gap_s:
-                continue
-            a, b = earlier.boxes[-1], track.boxes[0]
-            distance = math.hypot((a.x1 + a.x2 - b.x1 - b.x2) / 2, (a.y1 + a.y2 - b.y1 - b.y2) / 2)
-            size = max(a.x2 - a.x1, a.y2 - a.y1, b.x2 - b.x1, b.y2 - b.y1)
-            if distance <= size + frame_width * max_speed * gap:
-                target = earlier
-                break
-        if target is None:
-            merged.append(Track(track.track_id, track.label, track.color, track.first_s, track.last_s,
-                                list(track.boxes)))
-        else:
-            target.boxes += [Box(b.t_s, b.x1, b.y1, b.x2, b.y2, b.label, target.track_id, b.score) for b in track.boxes]
-            target.last_s = track.last_s
-    return sorted(merged, key=lambda t: (t.first_s, t.track_id))
