@@ -94,11 +94,13 @@ class GraphRollout:
                            "hold question ids; see vidagent.policies.grpo.question_dataset)")
         return self.questions[key]
 
-    def rollout(self, model: Any, questions: list[Question]) -> list[Trajectory]:
-        """One sampled graph run per question, concurrently; generation in eval mode, without gradients."""
+    def rollout(self, model: Any, questions: list[Question], weights_changed: bool = True) -> list[Trajectory]:
+        """One sampled graph run per question, concurrently; generation in eval mode, without gradients.
+        ``weights_changed=False`` keeps the cached prompt keys of the previous call (benchmarks)."""
         with self._lock:
             chat = self.chat_model(model, len(questions))
-            chat.clear_prefix_cache()  # the weights changed since the last batch: cached prompt keys are stale
+            if weights_changed:  # a training step since the last batch: cached prompt keys are stale
+                chat.clear_prefix_cache()
             agent = Agent(chat, self.toolbox, max_tool_calls=self.max_tool_calls, frame_budget=None)
             was_training = model.training
             model.eval()

@@ -46,8 +46,8 @@ def test_batched_greedy_matches_generate_row_by_row(lm, with_cache):
     cache = PrefixCache() if with_cache else None
     decoded = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0, prefix_cache=cache)
     assert [d.tokens for d in decoded] == [reference(lm, p, 6) for p in prompts]
-    if with_cache:
-        assert cache.computed == 40 and len(cache) == 1  # the shared 40 tokens were read once
+    if with_cache:  # the shared 40 tokens were read once, then each row's own; the 3 prompts are stored too
+        assert cache.computed == 40 + sum(len(p) - 40 for p in prompts) and len(cache) == 4
 
 
 def test_logprobs_are_those_of_a_full_forward_pass(lm):
@@ -66,10 +66,36 @@ def test_a_second_batch_reuses_the_cached_prefix_and_still_matches(lm):
     cache = PrefixCache()
     decode_batch(lm, prompts[:2], max_new_tokens=3, stop_ids={-1}, pad_id=0, prefix_cache=cache)
     first = cache.computed
-    # a single prompt: its whole prompt but the last token is the "prefix"; 40 tokens come from the cache
+    # a single prompt: the 40 tokens it shares with the stored ones come from the cache
     (again,) = decode_batch(lm, [prompts[2]], max_new_tokens=4, stop_ids={-1}, pad_id=0, prefix_cache=cache)
-    assert cache.hits >= 40 and cache.computed - first == len(prompts[2]) - 1 - 40
+    assert cache.hits >= 40 and cache.computed - first == len(prompts[2]) - 40
     assert again.tokens == reference(lm, prompts[2], 4)
+
+
+def test_a_next_turn_reads_only_its_new_tokens(lm):
+    """Turn 2 of each conversation = its turn-1 prompt + the reply + an observation: each row starts from
+    its own stored prompt (rows of different lengths in one batch) and still matches generate."""
+    prompts = prompts_with_shared_prefix()
+    cache = PrefixCache()
+    first = decode_batch(lm, prompts, max_new_tokens=4, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    g = torch.Generator().manual_seed(5)
+    turn2 = [p + d.tokens + torch.randint(3, VOCAB, (n,), generator=g).tolist()
+             for p, d, n in zip(prompts, first, (3, 9, 1), strict=True)]
+    before = cache.computed
+    decoded = decode_batch(lm, turn2, max_new_tokens=5, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    assert cache.computed - before == sum(len(t) - len(p) for t, p in zip(turn2, prompts, strict=True))
+    assert [d.tokens for d in decoded] == [reference(lm, t, 5) for t in turn2]
+
+
+def test_the_cache_is_bounded_in_bytes(lm):
+    prompts = prompts_with_shared_prefix()
+    one = PrefixCache()
+    decode_batch(lm, prompts[:1], max_new_tokens=1, stop_ids={-1}, pad_id=0, prefix_cache=one)
+    size = one._bytes
+    small = PrefixCache(max_bytes=int(size * 1.5))
+    for p in prompts:
+        decode_batch(lm, [p], max_new_tokens=1, stop_ids={-1}, pad_id=0, prefix_cache=small)
+    assert len(small) == 1 and small._bytes <= size * 1.5
 
 
 def test_rows_stop_at_their_own_stop_token(lm):
@@ -100,7 +126,7 @@ def test_growing_cache_reallocating_every_step_still_matches_generate(lm, monkey
     stop = free[1].tokens[2]
     cache = PrefixCache()
     decode_batch(lm, [prompts[0][:45], prompts[0][:45] + [3]], max_new_tokens=2, stop_ids={-1}, pad_id=0,
-                 prefix_cache=cache)  # stores a 45-token entry; the next batch crops it to the 40 shared
+                 prefix_cache=cache)  # stores 44/45/46-token entries; the next batch reads 40 and 45 from them
     decoded = decode_batch(lm, prompts, max_new_tokens=12, stop_ids={stop}, pad_id=0, prefix_cache=cache)
     assert cache.hits >= 40
     for row, reference_row in zip(decoded, free, strict=True):

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_ACTIONS, WorldVideo, load_world
+from vidagent.tasks.verify import interval_iou
+from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world
 
 TARGETS = {"detector_map50": 0.90, "count_accuracy": 0.85, "action_top1": 0.85, "grounding_r1_iou0.5": 0.60}
 
@@ -209,12 +209,6 @@ def grounding_questions(world: Path, videos: list[WorldVideo]) -> list[dict[str,
     return out
 
 
-def _iou_span(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
-
-
 def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> dict[str, Any]:
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
@@ -227,7 +221,7 @@ def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> 
         result = grounder.run(session, query, top_k=1)
         seconds.append(time.perf_counter() - started)
         top = result.spans[0]
-        ious.append(_iou_span((top.start_s, top.end_s), tuple(q["answer"])))
+        ious.append(interval_iou((top.start_s, top.end_s), tuple(q["answer"])))
     ious_arr = np.asarray(ious)
     out = {f"grounding_r1_iou{th}": round(float((ious_arr >= th).mean()) if len(ious) else 0.0, 4)
            for th in (0.3, 0.5, 0.7)}
@@ -241,7 +235,6 @@ def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> 
 
 def run(args: argparse.Namespace) -> int:
     import torch  # noqa: PLC0415
-
     from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
     from vidagent.tools.defaults import DETECTOR_WEIGHTS  # noqa: PLC0415
     from vidagent.tools.detector import ObjectDetector  # noqa: PLC0415

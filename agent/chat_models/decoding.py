@@ -1,24 +1,27 @@
-"""Batched decoding with a reused prompt prefix: the planner's own generate loop.
+"""Batched decoding that reuses cached prompt keys/values: the planner's own generate loop.
 
-Every planner call starts with the same ~900-token system prompt (tool cards and worked examples); on a
-CPU, re-reading it costs far more than writing the reply (measured with SmolLM2-135M on 2 cores: 1.7 s to
-read 1,000 tokens, 0.03 s per generated token). So the key/value cache of the prompt prefix that a batch
-shares is computed once, kept in a small LRU (``PrefixCache``) and copied into every row:
+Every planner call starts with the same ~900-token system prompt (tool cards and worked examples), and the
+next turn of a conversation repeats the previous turn's prompt; on a CPU, re-reading tokens costs far more
+than writing the reply (SmolLM2-135M on 2 cores: 1.7 s to read 1,000 tokens, 0.05 s per generated token).
+So prompt keys/values are kept in an LRU (``PrefixCache``): each row of a batch starts from the longest
+prompt prefix it has in the cache (the shared system prompt, computed once per batch, or its own
+conversation's previous prompt) and reads only the rest:
 
-    rows:   [shared prefix (cached)][pad ... pad][row's own suffix] -> generated tokens
-    mask:   [1 ............... 1][0 ....... 0][1 .............. 1] 1 1 1 ...
+    row 0:  [pad][cached prefix of row 0    ][pad ..][row 0's new tokens] -> generated tokens
+    row 1:  [cached prefix of row 1 (longer) ][pad ....... ][row 1's new ] -> ...
+    mask:    0 .. 1 ........................... 0 .... 0 ... 1 .......... 1   1 1 ...
 
-Positions are given explicitly, so the padding between prefix and suffix changes nothing: each row sees
-exactly the positions and tokens it would see alone. Rows that finish leave the batch.
+Positions are given explicitly, so the padding changes nothing: each row sees exactly the positions and
+tokens it would see alone. After reading its prompt, each row's keys/values are stored under its prompt.
+Rows that finish leave the batch.
 
-``transformers``' ``generate`` cannot start a left-padded batch from a shared cache, hence this loop; it
-keeps what the planner needs from ``generate``: greedy or temperature/top-p sampling, the log-probability
-of each chosen token under softmax(logits / temperature), and stopping at end-of-turn ids or a closing tag.
+``transformers``' ``generate`` cannot start a batch from per-row caches, hence this loop; it keeps what the
+planner needs from ``generate``: greedy or temperature/top-p sampling, the log-probability of each chosen
+token under softmax(logits / temperature), and stopping at end-of-turn ids or a closing tag.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import os
 import threading
@@ -27,18 +30,110 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MIN_REUSE = 16  # a shorter shared prefix is not worth a cache copy
+MIN_REUSE = 16  # a shorter cached prefix is not worth the copy
 GROW_TOKENS = 128  # room a growing cache layer adds when full (it doubles when that is more)
+
+Entry = tuple[tuple[Any, Any], ...]  # per layer: (keys, values), each [1, kv_heads, tokens, head_dim]
+
+
+@dataclass
+class Decoded:
+    tokens: list[int]  # generated ids, through the stop token (or max_new_tokens)
+    logprobs: list[float]
+
+
+class PrefixCache:
+    """An LRU of prompt keys/values for one model, keyed by token ids and bounded in bytes. A lookup finds
+    the stored prompt sharing the longest prefix with the one asked for, so a new turn of a conversation
+    starts from its previous turn and every conversation from the cached system prompt. Must be cleared
+    when the model's weights change (``LocalChatModel.clear_prefix_cache``)."""
+
+    def __init__(self, max_bytes: int = 1 << 30, max_entries: int = 64):
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._entries: OrderedDict[tuple[int, ...], Entry] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0  # prompt tokens served from the cache (for tests and benchmarks)
+        self.computed = 0  # prompt tokens run through the model
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, tokens: Sequence[int], limit: int) -> tuple[Entry | None, int]:
+        """The entry sharing the longest prefix with ``tokens`` and that length (at most ``limit``); the
+        entry's tensors are shared, not copied: read them only."""
+        key = tuple(tokens)
+        with self._lock:
+            best, best_len = None, 0
+            for stored_key in self._entries:
+                n = min(len(os.path.commonprefix([stored_key, key])), limit)
+                if n > best_len:
+                    best, best_len = stored_key, n
+            if best is None or best_len < MIN_REUSE:
+                return None, 0
+            self._entries.move_to_end(best)
+            return self._entries[best], best_len
+
+    def store(self, tokens: Sequence[int], entry: Entry) -> None:
+        size = sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in entry)
+        key = tuple(tokens)
+        with self._lock:
+            if key in self._entries or size > self.max_bytes:
+                return
+            self._entries[key] = entry
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in dropped)
+
+    def ensure(self, model: Any, prefix: Sequence[int]) -> None:
+        """Make sure ``prefix`` is cached, reading only what no stored entry already covers."""
+        entry, n = self.lookup(prefix, len(prefix))
+        if n == len(prefix):
+            self.hits += n
+            return
+        kv = batched_cache([(entry, n)])
+        _forward(model, list(prefix[n:]), kv, start=n)
+        self.hits += n
+        self.computed += len(prefix) - n
+        self.store(prefix, tuple((k.clone(), v.clone()) for k, v in _layers(kv)))
 
 
 def growing_cache() -> Any:
     """A ``DynamicCache`` whose layers write into pre-allocated room instead of concatenating.
 
     ``DynamicLayer`` runs ``torch.cat`` on every decode step, copying the whole key/value history of every
-    layer: at batch 12 with the ~1,000-token prompt that is ~0.5 GB of copies per generated token, more than
-    the model's own compute on a CPU. Here each layer keeps a buffer with spare room along the sequence axis
-    and exposes the filled part as a view; it reallocates only when full (amortised O(1) per token)."""
+    layer; here each layer keeps a buffer with spare room along the sequence axis and exposes the filled
+    part as a view, reallocating only when full (amortised O(1) per token)."""
     return _growing_classes()[0]()
+
+
+def batched_cache(rows: Sequence[tuple[Entry | None, int]]) -> Any:
+    """A growing cache for a batch: row ``i`` holds the first ``n_i`` tokens of its entry, right-aligned
+    (left slots are padding for the attention mask to hide). All rows empty: an empty cache."""
+    kv = growing_cache()
+    width = max(n for _, n in rows)
+    if width == 0:
+        return kv
+    template = next(entry for entry, n in rows if n)
+    for layer, (k0, v0) in enumerate(template):
+        keys = k0.new_zeros((len(rows), k0.shape[1], width, k0.shape[3]))
+        values = v0.new_zeros((len(rows), v0.shape[1], width, v0.shape[3]))
+        for i, (entry, n) in enumerate(rows):
+            if n:
+                keys[i, :, width - n :] = entry[layer][0][0, :, :n]
+                values[i, :, width - n :] = entry[layer][1][0, :, :n]
+        kv.update(keys, values, layer)
+    return kv
+
+
+def _layers(kv: Any) -> list[tuple[Any, Any]]:
+    return [(layer.keys, layer.values) for layer in kv.layers]
 
 
 @functools.cache
@@ -77,18 +172,15 @@ def _growing_classes() -> tuple[Any, Any]:
                 buffer[:, :, : self._n] = filled
             return buffer
 
-        def _rebuild(self, keys: Any, values: Any) -> None:
-            """Take compact tensors as the new content (room is added by the next ``update``)."""
-            self._kbuf, self._vbuf, self._n = keys, values, keys.shape[-2]
-            self.keys, self.values = keys, values
-
         def crop(self, tokens_to_remove: int) -> None:
             super().crop(tokens_to_remove)  # views of the buffers: the room beyond them is reused
             self._n = self.keys.shape[-2] if self.is_initialized else 0
 
         def batch_repeat_interleave(self, repeats: int) -> None:
-            if self.get_seq_length() > 0:
-                self._rebuild(self.keys.repeat_interleave(repeats, dim=0), self.values.repeat_interleave(repeats, dim=0))
+            if self.get_seq_length() > 0:  # compact copies; room is added by the next update
+                self._kbuf = self.keys.repeat_interleave(repeats, dim=0)
+                self._vbuf = self.values.repeat_interleave(repeats, dim=0)
+                self.keys, self.values = self._kbuf, self._vbuf
 
         def batch_select_indices(self, indices: Any) -> None:
             if self.get_seq_length() > 0:
@@ -101,62 +193,6 @@ def _growing_classes() -> tuple[Any, Any]:
             Cache.__init__(self, layer_class_to_replicate=GrowingLayer)
 
     return GrowingCache, GrowingLayer
-
-
-@dataclass
-class Decoded:
-    tokens: list[int]  # generated ids, through the stop token (or max_new_tokens)
-    logprobs: list[float]
-
-
-class PrefixCache:
-    """An LRU of key/value caches for one model, keyed by token-id prefixes. A lookup reuses the longest
-    common prefix with any stored entry (cropping a copy), so a batch whose shared prefix is the system
-    prompt plus a few words still starts from the cached system prompt. Must be cleared when the model's
-    weights change (``LocalChatModel.clear_prefix_cache``)."""
-
-    def __init__(self, max_entries: int = 8):
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0  # tokens served from the cache (for tests and benchmarks)
-        self.computed = 0  # prefix tokens run through the model
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def kv_for(self, model: Any, prefix: Sequence[int]) -> Any:
-        """A fresh (caller-owned) cache holding ``prefix``, for batch size 1."""
-        key = tuple(prefix)
-        with self._lock:
-            best, best_len = None, 0
-            for stored_key, stored in self._entries.items():
-                n = len(os.path.commonprefix([stored_key, key]))
-                if n > best_len:
-                    best, best_len = (stored_key, stored), n
-            if best is not None and best_len >= MIN_REUSE:
-                self._entries.move_to_end(best[0])
-                kv = copy.deepcopy(best[1])
-                if best_len < kv.get_seq_length():
-                    kv.crop(best_len - kv.get_seq_length())  # transformers 5: a negative count of tokens to drop
-            else:
-                kv, best_len = growing_cache(), 0
-        if best_len < len(key):
-            _forward(model, list(key[best_len:]), kv, start=best_len)
-        self.hits += best_len
-        self.computed += len(key) - best_len
-        if best_len == len(key):
-            return kv  # a stored entry already holds this prefix: storing it again would only copy it
-        with self._lock:
-            self._entries[key] = copy.deepcopy(kv)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return kv
 
 
 def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
@@ -177,20 +213,25 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
         raise ValueError("decode_batch needs non-empty prompts")
     device = next(model.parameters()).device
     batch = len(prompts)
-    shared = shared_prefix_length(prompts)
-    if prefix_cache is not None and shared >= MIN_REUSE:
-        kv = prefix_cache.kv_for(model, prompts[0][:shared])
-        if batch > 1:
-            kv.batch_repeat_interleave(batch)
-    else:
-        kv, shared = growing_cache(), 0
+    cached: list[tuple[Entry | None, int]] = [(None, 0)] * batch
+    if prefix_cache is not None:
+        shared = shared_prefix_length(prompts)
+        if batch > 1 and shared >= MIN_REUSE:
+            prefix_cache.ensure(model, prompts[0][:shared])  # the system prompt: read once for the batch
+        cached = [prefix_cache.lookup(p, len(p) - 1) for p in prompts]  # each row keeps one token to read
+        prefix_cache.hits += sum(n for _, n in cached)
+    kv = batched_cache(cached)
+    lengths = [n for _, n in cached]
+    width_cached = max(lengths)
 
-    suffixes = [list(p[shared:]) for p in prompts]
+    suffixes = [list(p[n:]) for p, n in zip(prompts, lengths, strict=True)]
     width = max(len(s) for s in suffixes)
     ids = torch.tensor([[pad_id] * (width - len(s)) + s for s in suffixes], device=device)  # [B, width]
     own = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in suffixes], device=device)
-    mask = torch.cat([torch.ones(batch, shared, dtype=own.dtype, device=device), own], dim=1)  # [B, shared+width]
-    positions = (shared + own.cumsum(-1) - 1).clamp(min=shared)  # [B, width]; pads get a harmless position
+    old = torch.tensor([[0] * (width_cached - n) + [1] * n for n in lengths], dtype=own.dtype, device=device)
+    mask = torch.cat([old, own], dim=1)  # [B, width_cached + width]
+    start = torch.tensor(lengths, device=device)[:, None]
+    positions = torch.maximum(start + own.cumsum(-1) - 1, start)  # [B, width]; pads get a harmless position
     next_position = positions[:, -1] + 1  # [B]
 
     tokens: list[list[int]] = [[] for _ in range(batch)]
@@ -199,6 +240,9 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
     with torch.no_grad():
         logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=kv,
                        use_cache=True, logits_to_keep=1).logits[:, -1].float()  # [B, V]
+        if prefix_cache is not None:
+            prefix_cache.computed += sum(len(s) for s in suffixes)
+            _store_rows(prefix_cache, prompts, kv, mask)
         for _ in range(max_new_tokens):
             chosen, chosen_logprobs = _choose(logits, do_sample, temperature, top_p)  # [A], [A]
             keep = []
@@ -221,6 +265,15 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
                            past_key_values=kv, use_cache=True).logits[:, -1].float()
             next_position = next_position + 1
     return [Decoded(t, lp) for t, lp in zip(tokens, logprobs, strict=True)]
+
+
+def _store_rows(prefix_cache: PrefixCache, prompts: Sequence[Sequence[int]], kv: Any, mask: Any) -> None:
+    """Store each row's prompt keys/values (its unmasked slots, in order) under its prompt: the next turn
+    of that conversation starts from them."""
+    for i, prompt in enumerate(prompts):
+        slots = mask[i].nonzero().squeeze(-1)
+        prefix_cache.store(prompt, tuple((k[i : i + 1, :, slots].contiguous(), v[i : i + 1, :, slots].contiguous())
+                                         for k, v in _layers(kv)))
 
 
 def _choose(logits: Any, do_sample: bool, temperature: float, top_p: float) -> tuple[Any, Any]:
