@@ -46,8 +46,8 @@ def test_batched_greedy_matches_generate_row_by_row(lm, with_cache):
     cache = PrefixCache() if with_cache else None
     decoded = decode_batch(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0, prefix_cache=cache)
     assert [d.tokens for d in decoded] == [reference(lm, p, 6) for p in prompts]
-    if with_cache:  # the shared 40 tokens were read once, then each row's own; the 3 prompts are stored too
-        assert cache.computed == 40 + sum(len(p) - 40 for p in prompts) and len(cache) == 4
+    if with_cache:  # the shared 40 tokens were read once, then each row's own; the 3 prompts replace them
+        assert cache.computed == 40 + sum(len(p) - 40 for p in prompts) and len(cache) == 3
 
 
 def test_logprobs_are_those_of_a_full_forward_pass(lm):
@@ -85,6 +85,16 @@ def test_a_next_turn_reads_only_its_new_tokens(lm):
     decoded = decode_batch(lm, turn2, max_new_tokens=5, stop_ids={-1}, pad_id=0, prefix_cache=cache)
     assert cache.computed - before == sum(len(t) - len(p) for t, p in zip(turn2, prompts, strict=True))
     assert [d.tokens for d in decoded] == [reference(lm, t, 5) for t in turn2]
+
+
+def test_an_entry_that_starts_a_new_one_is_replaced_by_it(lm):
+    prompt = prompts_with_shared_prefix()[1]
+    cache = PrefixCache()
+    for n in (30, 40, len(prompt)):  # three turns of one conversation
+        decode_batch(lm, [prompt[:n]], max_new_tokens=1, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    assert len(cache) == 1
+    decode_batch(lm, [prompt[:20] + [5, 6]], max_new_tokens=1, stop_ids={-1}, pad_id=0, prefix_cache=cache)
+    assert len(cache) == 2  # a branch is kept beside the longer conversation
 
 
 def test_the_cache_is_bounded_in_bytes(lm):

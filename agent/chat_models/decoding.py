@@ -85,11 +85,18 @@ class PrefixCache:
         with self._lock:
             if key in self._entries or size > self.max_bytes:
                 return
+            # an entry whose tokens start the new one is subsumed: every lookup it served, the new one serves
+            # at least as well (a conversation's previous turn; the system prompt once a row holds it)
+            for stored_key in [k for k in self._entries if len(k) < len(key) and key[: len(k)] == k]:
+                self._drop(stored_key)
             self._entries[key] = entry
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in dropped)
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[int, ...]) -> None:
+        dropped = self._entries.pop(key)
+        self._bytes -= sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in dropped)
 
     def ensure(self, model: Any, prefix: Sequence[int]) -> None:
         """Make sure ``prefix`` is cached, reading only what no stored entry already covers."""
