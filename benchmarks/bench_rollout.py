@@ -31,6 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
+
     from vidagent.policies.environment import WorldData, make_toolbox
     from vidagent.policies.models import load_base
     from vidagent.policies.rollout import GraphRollout

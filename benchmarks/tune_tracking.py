@@ -60,7 +60,7 @@ def main() -> None:
     import yaml
     from tqdm import tqdm
     from vidagent.tools.detector import ObjectDetector
-    from vidagent.tools.eval_tools import gt_counts
+    from vidagent.tools.eval_tools import count_errors, gt_counts
     from vidagent.tools.train_data import load_world
     from vidagent.tools.video import VideoSession
 
@@ -93,12 +93,10 @@ def main() -> None:
             tuned.model = CachedDetections(kept, detector.model.names)
             counts = Counter(t.label for t in tuned.track_frames(images, times, fps).tracks)
             truth = gt_counts(video)
-            for label in set(truth) | set(counts):
-                total += 1
-                if truth.get(label, 0) == counts[label]:
-                    right += 1
-                else:
-                    errors[f"{label} {'over' if counts[label] > truth.get(label, 0) else 'under'}"] += 1
+            wrong = count_errors(truth, counts)
+            total += len(set(truth) | set(counts))
+            right += len(set(truth) | set(counts)) - len(wrong)
+            errors.update(wrong)
         name = text or "shipped defaults"
         report[name] = {"count_accuracy": round(right / max(total, 1), 3), "pairs": total,
                         "errors": dict(errors.most_common())}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vidagent.errors import ToolError
 from vidagent.tools.base import VisionTool
 from vidagent.tools.colors import box_color
@@ -77,11 +78,11 @@ class YoloModel:
     """A loaded ultralytics detection model, run directly on batches of RGB frames."""
 
     def __init__(self, weights: Path, imgsz: int, conf: float, iou: float):
-        from vidagent.offline import prepare_ultralytics
+        from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
 
         prepare_ultralytics()
-        import torch
-        from ultralytics import YOLO
+        import torch  # noqa: PLC0415
+        from ultralytics import YOLO  # noqa: PLC0415
 
         try:
             self.yolo = YOLO(str(weights), task="detect")
@@ -111,7 +112,7 @@ class YoloModel:
 
     def detect(self, images: np.ndarray, batch_size: int = 16) -> list[Detections]:
         """Detections per frame, boxes in the frames' pixel coordinates."""
-        from ultralytics.utils.nms import non_max_suppression
+        from ultralytics.utils.nms import non_max_suppression  # noqa: PLC0415
 
         out: list[Detections] = []
         with self.torch.inference_mode():
@@ -208,8 +209,8 @@ class ObjectDetector(VisionTool):
         resolved, unknown = set(), []
         for name in classes:
             key = name.strip().lower()
-            candidates = [key, PLURALS.get(key, key), key.removesuffix("s"),
-                          key.removesuffix("es")]
+            candidates = [key, PLURALS.get(key, key), key[:-1] if key.endswith("s") else key,
+                          key[:-2] if key.endswith("es") else key]
             match = next((c for c in candidates if c in known), None)
             if match is None:
                 unknown.append(name)
@@ -274,7 +275,8 @@ class ObjectDetector(VisionTool):
                 box = Box(round(time_s, 3), round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), label,
                           track_id + id_offset, round(float(dets.conf[det_index]), 3))
                 raw.setdefault(track_id + id_offset, []).append((box, box_color(image, (x1, y1, x2, y2))[0]))
-        tracklets = [Tracklet(track_id, [b for b, _ in items], [c for _, c in items]) for track_id, items in raw.items()]
+        tracklets = [Tracklet(track_id, [b for b, _ in items], [c for _, c in items])
+                     for track_id, items in raw.items()]
         tracklets = merge_duplicates(tracklets, min_iou=self.duplicate_iou)
         tracklets = drop_weak(tracklets, self.min_track_frames, self.min_track_conf)
         tracklets = merge_fragments(tracklets, frame_width=images.shape[2], max_gap_s=self.merge_gap_s,
@@ -284,8 +286,8 @@ class ObjectDetector(VisionTool):
 
     def new_tracker(self, fps: float) -> Any:
         """A fresh ByteTrack; ``track_buffer`` in the config is in frames at 30 fps, scaled to ``fps``."""
-        from ultralytics.trackers.byte_tracker import BYTETracker
-        from ultralytics.utils import YAML, IterableSimpleNamespace
+        from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: PLC0415
+        from ultralytics.utils import YAML, IterableSimpleNamespace  # noqa: PLC0415
 
         config = IterableSimpleNamespace(**YAML.load(self.tracker_config))
         config.track_buffer = max(2, math.ceil(config.track_buffer * fps / 30.0))

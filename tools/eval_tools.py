@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vidagent.tasks.verify import interval_iou
+from vidagent.tools.results import xyxy_iou
 from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world
 
 TARGETS = {"detector_map50": 0.90, "count_accuracy": 0.85, "action_top1": 0.85, "grounding_r1_iou0.5": 0.60}
@@ -97,6 +99,12 @@ def gt_counts(video: WorldVideo) -> dict[str, int]:
     return counts
 
 
+def count_errors(truth: dict[str, int], counts: dict[str, int]) -> list[str]:
+    """"<class> over" / "<class> under" for each class (seen in either) whose count is wrong."""
+    return [f"{label} {'over' if counts.get(label, 0) > truth.get(label, 0) else 'under'}"
+            for label in sorted(set(truth) | set(counts)) if truth.get(label, 0) != counts.get(label, 0)]
+
+
 def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
@@ -112,34 +120,22 @@ def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
             if track_id is not None:
                 colors_total += 1
                 colors_right += next(t.color for t in result.tracks if t.track_id == track_id) == obj["color"]
-        all_right = True
-        for label in set(truth) | set(result.counts):
-            total += 1
-            if truth.get(label, 0) == result.counts.get(label, 0):
-                correct += 1
-            else:
-                all_right = False
-                key = f"{label} {'over' if result.counts.get(label, 0) > truth.get(label, 0) else 'under'}"
-                errors[key] = errors.get(key, 0) + 1
-        exact_videos += all_right
+        wrong = count_errors(truth, result.counts)
+        total += len(set(truth) | set(result.counts))
+        correct += len(set(truth) | set(result.counts)) - len(wrong)
+        for key in wrong:
+            errors[key] = errors.get(key, 0) + 1
+        exact_videos += not wrong
     return {"count_accuracy": round(correct / max(total, 1), 4), "count_pairs": total,
             "count_videos_all_right": round(exact_videos / max(len(videos), 1), 4), "count_errors": errors,
             "color_accuracy": round(colors_right / max(colors_total, 1), 4), "color_tracks": colors_total}
-
-
-def _iou_box(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def matching_track(tracks: list[Any], table: dict[int, tuple], fps: float) -> int | None:
     """The track whose boxes overlap the ground-truth boxes best (mean IoU over shared times)."""
     best, best_iou = None, 0.2
     for track in tracks:
-        ious = [_iou_box((b.x1, b.y1, b.x2, b.y2), table[k][:4]) for b in track.boxes
+        ious = [xyxy_iou((b.x1, b.y1, b.x2, b.y2), table[k][:4]) for b in track.boxes
                 if (k := int(round(b.t_s * fps))) in table]
         if ious and float(np.mean(ious)) > best_iou:
             best, best_iou = track.track_id, float(np.mean(ious))
@@ -235,6 +231,7 @@ def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> 
 
 def run(args: argparse.Namespace) -> int:
     import torch  # noqa: PLC0415
+
     from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
     from vidagent.tools.defaults import DETECTOR_WEIGHTS  # noqa: PLC0415
     from vidagent.tools.detector import ObjectDetector  # noqa: PLC0415

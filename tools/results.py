@@ -7,6 +7,7 @@ for the final answer (time spans, boxes, track ids).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MAX_OBSERVATION_CHARS = 700
@@ -41,6 +42,13 @@ class Box:
     label: str = ""
     track_id: int | None = None
     score: float = 1.0
+
+
+def xyxy_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """IoU of two boxes given as (x1, y1, x2, y2); 0 when they do not overlap."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 @dataclass

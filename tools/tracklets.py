@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from vidagent.tools.results import Box, Track
+from vidagent.tools.results import Box, Track, xyxy_iou
 
 
 @dataclass
@@ -80,12 +80,8 @@ def area_vote(boxes: list[Box], colors: list[str]) -> str:
     return max(votes, key=lambda c: votes[c]) if votes else "unknown"
 
 
-def box_iou(a: Box, b: Box) -> float:
-    iw = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    ih = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = iw * ih
-    union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter
-    return inter / union if union > 0 else 0.0
+def _xyxy(b: Box) -> tuple[float, float, float, float]:
+    return b.x1, b.y1, b.x2, b.y2
 
 
 def merge_duplicates(tracklets: list[Tracklet], min_iou: float = 0.5, min_shared: int = 2) -> list[Tracklet]:
@@ -96,7 +92,7 @@ def merge_duplicates(tracklets: list[Tracklet], min_iou: float = 0.5, min_shared
         at = {b.t_s: b for b in t.boxes}
         host = None
         for longer in kept:
-            ious = [box_iou(b, at[b.t_s]) for b in longer.boxes if b.t_s in at]
+            ious = [xyxy_iou(_xyxy(b), _xyxy(at[b.t_s])) for b in longer.boxes if b.t_s in at]
             if len(ious) >= min(min_shared, len(t.boxes)) and ious and float(np.mean(ious)) >= min_iou:
                 host = longer
                 break
@@ -112,8 +108,9 @@ def drop_weak(tracklets: list[Tracklet], min_frames: int, min_conf: float) -> li
     return [t for t in tracklets if len(t.boxes) >= min_frames and t.mean_conf >= min_conf]
 
 
-def merge_fragments(tracklets: list[Tracklet], frame_width: int, max_gap_s: float = 3.0, max_speed: float = 0.5,
-                    recolor_gap_s: float = 1.0, still_gap_s: float = 8.0) -> list[Tracklet]:
+def merge_fragments(tracklets: list[Tracklet], frame_width: int, max_gap_s: float = 3.0,
+                    max_speed: float = 0.5, recolor_gap_s: float = 1.0,
+                    still_gap_s: float = 8.0) -> list[Tracklet]:
     """Join fragments of one object: same class, the later one starting shortly after the earlier ended and
     near enough for the object to have moved there (at most ``max_speed`` frame widths per second, plus one
     box size). Same color: within ``max_gap_s``. Another color (colors of small boxes are unreliable): only

@@ -80,7 +80,7 @@ class PrefixCache:
             return self._entries[best], best_len
 
     def store(self, tokens: Sequence[int], entry: Entry) -> None:
-        size = sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in entry)
+        size = _nbytes(entry)
         key = tuple(tokens)
         with self._lock:
             if key in self._entries or size > self.max_bytes:
@@ -95,8 +95,7 @@ class PrefixCache:
                 self._drop(next(iter(self._entries)))
 
     def _drop(self, key: tuple[int, ...]) -> None:
-        dropped = self._entries.pop(key)
-        self._bytes -= sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in dropped)
+        self._bytes -= _nbytes(self._entries.pop(key))
 
     def ensure(self, model: Any, prefix: Sequence[int]) -> None:
         """Make sure ``prefix`` is cached, reading only what no stored entry already covers."""
@@ -109,6 +108,10 @@ class PrefixCache:
         self.hits += n
         self.computed += len(prefix) - n
         self.store(prefix, tuple((k.clone(), v.clone()) for k, v in _layers(kv)))
+
+
+def _nbytes(entry: Entry) -> int:
+    return sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in entry)
 
 
 def growing_cache() -> Any:
@@ -162,7 +165,8 @@ def _growing_classes() -> tuple[Any, Any]:
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
             new = key_states.shape[-2]
-            if self._kbuf is None or self._n + new > self._kbuf.shape[-2] or self._kbuf.shape[0] != key_states.shape[0]:
+            full = self._kbuf is None or self._n + new > self._kbuf.shape[-2]
+            if full or self._kbuf.shape[0] != key_states.shape[0]:
                 capacity = self._n + new + max(GROW_TOKENS, self._n)
                 self._kbuf = self._grow(self.keys, key_states, capacity)
                 self._vbuf = self._grow(self.values, value_states, capacity)
@@ -279,8 +283,8 @@ def _store_rows(prefix_cache: PrefixCache, prompts: Sequence[Sequence[int]], kv:
     of that conversation starts from them."""
     for i, prompt in enumerate(prompts):
         slots = mask[i].nonzero().squeeze(-1)
-        prefix_cache.store(prompt, tuple((k[i : i + 1, :, slots].contiguous(), v[i : i + 1, :, slots].contiguous())
-                                         for k, v in _layers(kv)))
+        prefix_cache.store(prompt, tuple((k[i : i + 1, :, slots].contiguous(),
+                                           v[i : i + 1, :, slots].contiguous()) for k, v in _layers(kv)))
 
 
 def _choose(logits: Any, do_sample: bool, temperature: float, top_p: float) -> tuple[Any, Any]:
