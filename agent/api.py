@@ -153,6 +153,8 @@ class Agent:
         ``answer_type`` (number, choice, interval, label) types the answer; ``choices`` lists the options of
         a multiple-choice question; ``thread_id`` continues a conversation (needs a checkpointer).
         """
+        if not isinstance(question, str) or not question.strip():
+            raise ConfigError("the question is empty", 'ask something about the video, e.g. "How many cars appear?"')
         if answer_type is not None and answer_type not in ANSWER_TYPES:
             raise ConfigError(f"unknown answer type {answer_type!r}", f"use one of: {', '.join(ANSWER_TYPES)}")
         if thread_id is not None and self.checkpointer is None:

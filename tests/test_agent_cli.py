@@ -91,6 +91,15 @@ def test_no_answer_exits_1_and_says_why(tmp_path, tiny_video, user_tool, capsys,
     assert "no answer: the tool-call budget (1 calls) was used up" in out
 
 
+def test_an_empty_question_is_a_clear_error(tmp_path, tiny_video, user_tool, capsys, monkeypatch):
+    monkeypatch.setenv("VIDAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    planner = replay(tmp_path, [CALL])
+    code = main(["ask", str(tiny_video), "  ", "--planner", planner, "--tool", user_tool])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "the question is empty" in captured.out + captured.err and "Traceback" not in captured.err
+
+
 def test_thread_continues_a_conversation(tmp_path, tiny_video, user_tool, capsys, monkeypatch):
     monkeypatch.setenv("VIDAGENT_CACHE_DIR", str(tmp_path / "cache"))
     first = replay(tmp_path, [CALL, "<answer>1</answer>"])
