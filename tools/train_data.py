@@ -54,15 +54,20 @@ def load_world(directory: str | Path, limit: int | None = None,
     root = Path(directory)
     files = sorted(p for p in root.rglob("*.json") if not p.name.startswith(("questions", "manifest", "index")))
     videos = []
+    other_splits: set[str] = set()
     for path in files:
         data = json.loads(path.read_text())
         if not isinstance(data, dict) or "objects" not in data or "video_file" not in data:
             continue  # question files and manifests live next to the truth files
         if splits is not None and data.get("split") is not None and data["split"] not in splits:
+            other_splits.add(data["split"])
             continue
         videos.append(WorldVideo(path.parent / data["video_file"], data))
         if limit is not None and len(videos) >= limit:
             break
+    if not videos and other_splits:
+        raise ConfigError(f"no {'/'.join(splits or ())} videos under {root} (it has {', '.join(sorted(other_splits))})",
+                          "pass a world directory that has that split, or generate more videos")
     if not videos:
         raise ConfigError(f"no world videos (mp4 + ground-truth json) under {root}",
                           f"generate them: vidagent world generate --videos 100 --seed 0 --out {root}")

@@ -15,11 +15,32 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from vidagent.tools.train_data import WORLD_CLASSES, WorldVideo, load_world, read_frames
+from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_CLASSES, WorldVideo, load_world, read_frames
 
 
-def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int, seed: int) -> int:
+def visible_frames(video: WorldVideo, category: str) -> list[int]:
+    """Frames in which at least one object of ``category`` is visible."""
+    return sorted({b[0] for obj in video.truth["objects"] if obj["category"] == category
+                   for b in obj["boxes"] if b[5] < MAX_OCCLUDED})
+
+
+def pick_frames(video: WorldVideo, frames_per_video: int, focus: dict[str, int],
+                rng: np.random.Generator) -> list[int]:
+    """``frames_per_video`` frames at random, plus up to ``focus[c]`` more among the frames where class ``c``
+    is visible: rare classes (birds fly through in a few seconds) otherwise get too few training boxes."""
+    n = int(video.truth["num_frames"])
+    picks = set(rng.choice(n, size=min(n, frames_per_video), replace=False).tolist())
+    for category, extra in focus.items():
+        candidates = [f for f in visible_frames(video, category) if f not in picks]
+        if candidates and extra > 0:
+            picks.update(rng.choice(candidates, size=min(extra, len(candidates)), replace=False).tolist())
+    return sorted(int(f) for f in picks)
+
+
+def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int, seed: int,
+                     focus: dict[str, int] | None = None) -> int:
     """Write images/ and labels/ for one split; returns the number of images."""
     from PIL import Image  # noqa: PLC0415
 
@@ -27,9 +48,8 @@ def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int,
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     count = 0
-    for video in videos:
-        n = int(video.truth["num_frames"])
-        picks = sorted(rng.choice(n, size=min(n, frames_per_video), replace=False).tolist())
+    for video in tqdm(videos, desc=f"frames -> {out.name}", unit="video", leave=False):
+        picks = pick_frames(video, frames_per_video, focus or {}, rng)
         images = read_frames(video.video, picks)
         height, width = images.shape[1:3]
         for frame, image in zip(picks, images, strict=True):
@@ -47,15 +67,17 @@ def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int,
     return count
 
 
-def build_dataset(train_dir: Path, val_dir: Path | None, work: Path, frames_per_video: int,
-                  val_videos: int) -> Path:
-    """Write the YOLO dataset under ``work`` and return its data yaml (absolute paths)."""
-    videos = load_world(train_dir, splits=("train",))
+def build_dataset(train_dirs: list[Path], val_dir: Path | None, work: Path, frames_per_video: int,
+                  val_videos: int, focus: dict[str, int] | None = None) -> Path:
+    """Write the YOLO dataset under ``work`` and return its data yaml (absolute paths). Training videos are
+    the train split of every ``train_dirs`` world (worlds without splits count as train); validation videos
+    are the val split of ``val_dir``, or the last ``val_videos`` training videos without it."""
+    videos = [video for directory in train_dirs for video in load_world(directory, splits=("train",))]
     if val_dir is not None:
-        val = load_world(val_dir)
+        val = load_world(val_dir, splits=("val",))
     else:
         videos, val = videos[:-val_videos], videos[-val_videos:]
-    n_train = write_yolo_split(videos, work / "train", frames_per_video, seed=0)
+    n_train = write_yolo_split(videos, work / "train", frames_per_video, seed=0, focus=focus)
     n_val = write_yolo_split(val, work / "val", 2, seed=1)
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(WORLD_CLASSES))
     data = work / "world.yaml"
@@ -75,9 +97,14 @@ def train(data: Path, out: Path, epochs: int, imgsz: int, batch: int, runs: Path
 
     torch.set_num_threads(threads)  # ultralytics sets OMP_NUM_THREADS=1 on import
     model = YOLO(str(init) if init is not None else "yolo11n.yaml", task="detect")  # init: fine-tune
+    # ultralytics re-initialises the network when pretrained=False, even from a .pt: a fine-tune must say True.
+    # It also needs a gentle schedule: the from-scratch SGD at 0.01 with a 3-epoch warm-up (bias lr from 0.1)
+    # undoes a trained detector in the first epoch.
+    tune = {"pretrained": True, "optimizer": "AdamW", "lr0": 5e-4, "warmup_epochs": 0.3, "warmup_bias_lr": 0.0}
+    schedule = tune if init is not None else {"pretrained": False}
     started = time.time()
-    model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device="cpu",
-                pretrained=False, amp=False, plots=False, project=str(runs.resolve()), name="detector",
+    model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device="cpu", **schedule,
+                amp=False, plots=False, project=str(runs.resolve()), name="detector",
                 exist_ok=True, seed=0, deterministic=False, close_mosaic=max(1, epochs // 6), patience=100,
                 cache="ram", hsv_h=0.0, time=hours, scale=0.3, translate=0.1, mosaic=1.0, fliplr=0.5, verbose=True)
     best = runs / "detector" / "weights" / "best.pt"
@@ -95,14 +122,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--train", type=Path, default=Path("data/world_train"), help="world videos to train on")
-    parser.add_argument("--val", type=Path, default=None, help="world videos to validate on "
+    parser.add_argument("--train", type=Path, nargs="+", default=[Path("data/world_train")],
+                        help="world directories to train on (their train split)")
+    parser.add_argument("--val", type=Path, default=None, help="world to validate on, its val split "
                         "(default: the last --val-videos of --train)")
     parser.add_argument("--val-videos", type=int, default=40, help="videos held out of --train for validation")
     parser.add_argument("--work", type=Path, default=Path("data/yolo_world"), help="where the YOLO dataset goes")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="ultralytics run directory")
     parser.add_argument("--out", type=Path, default=Path("tools/weights/detector.pt"), help="weights to write")
     parser.add_argument("--frames-per-video", type=int, default=3, help="training frames sampled per video")
+    parser.add_argument("--focus", type=parse_focus, action="append", default=[], metavar="CLASS=N",
+                        help="N more frames per video where CLASS is visible (repeatable), e.g. bird=6")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--hours", type=float, default=None,
                         help="train for this long instead of --epochs (the schedule adapts)")
@@ -113,10 +143,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
 
 
+def parse_focus(text: str) -> tuple[str, int]:
+    category, _, count = text.partition("=")
+    if category not in WORLD_CLASSES or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected CLASS=N with CLASS one of {', '.join(WORLD_CLASSES)}; got {text!r}")
+    return category, int(count)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.work.exists():
         shutil.rmtree(args.work)
-    data = build_dataset(args.train, args.val, args.work, args.frames_per_video, args.val_videos)
+    data = build_dataset(args.train, args.val, args.work, args.frames_per_video, args.val_videos,
+                         focus=dict(args.focus))
     train(data, args.out, args.epochs, args.imgsz, args.batch, args.runs, args.threads, args.hours, args.init)
     return 0
 
