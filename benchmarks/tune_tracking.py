@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--try", dest="settings", action="append", default=[])
     parser.add_argument("--min-conf", type=float, default=None, help="detect once at this confidence "
                         "(default: the detector's own); a setting's conf then filters")
+    parser.add_argument("--weights", default=None, help="detector weights (default: the shipped ones)")
+    parser.add_argument("--imgsz", type=int, default=None, help="inference size (default: the detector's own)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
@@ -67,7 +69,8 @@ def main() -> None:
     videos = load_world(args.world, splits=(args.split,))
     from vidagent.tools.detector import TRACKER_CONFIG
 
-    detector = ObjectDetector() if args.min_conf is None else ObjectDetector(conf=args.min_conf)
+    chosen = {"weights": args.weights, "imgsz": args.imgsz, "conf": args.min_conf}
+    detector = ObjectDetector(**{key: value for key, value in chosen.items() if value is not None})
     detector.setup()
     fps = detector.sample_fps
     cached = []

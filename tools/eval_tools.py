@@ -85,8 +85,10 @@ def detector_map50(videos: list[WorldVideo], weights: Path, work: Path) -> dict[
     torch.set_num_threads(2)
     metrics = YOLO(str(weights)).val(data=str(data), imgsz=320, batch=32, workers=0, device="cpu", plots=False,
                                      verbose=False, project=str(work.resolve()), name="val", exist_ok=True)
+    per_class = {WORLD_CLASSES[int(c)]: round(float(ap), 3) for c, ap in zip(metrics.box.ap_class_index,
+                                                                              metrics.box.ap50, strict=True)}
     return {"detector_map50": round(float(metrics.box.map50), 4), "detector_map50_95": round(float(metrics.box.map), 4),
-            "detector_images": n}
+            "detector_ap50_per_class": per_class, "detector_images": n}
 
 
 # -- counts, actions, grounding through the tools -------------------------------------------------------

@@ -3,8 +3,9 @@
     python -m vidagent.tools.train_detector --train data/world_train --out tools/weights/detector.pt
 
 Frames are sampled from the world videos and written as a YOLO dataset (images + labels, absolute paths
-in the data yaml); ultralytics trains on it; the best checkpoint is copied to ``--out``. Uses
-ultralytics (AGPL-3.0).
+in the data yaml); ultralytics trains on it; the best checkpoint is copied to ``--out``. ``--init`` fine-tunes
+a checkpoint instead (AdamW, small learning rate); ``--focus bird=6`` adds frames where a rare class is
+visible. Uses ultralytics (AGPL-3.0).
 """
 
 from __future__ import annotations
