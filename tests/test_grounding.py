@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +54,16 @@ def test_stack_frames_puts_the_earlier_frame_on_top():
     assert stacked[4, 0, 0, 0] == 2 and stacked[4, 3, 0, 0] == 4 and stacked[0, 0, 0, 0] == 0
 
 
-def test_grounding_runs_and_caches_embeddings_on_disk(tiny_video: Path, tiny_clip: tuple[Path, Path], tmp_path: Path):
+def test_grounding_runs_and_caches_embeddings_on_disk(tiny_video: Path, tiny_clip: tuple[Path, Path], tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture):
     weights, config = tiny_clip
     grounder = MomentGrounder(weights, config=config, cache_dir=tmp_path)
     session = VideoSession(tiny_video)
     call = grounder.as_tool().invoke(session, {"query": "a white square moves", "top_k": 2})
     assert call.ok, call.error
+    assert "initialized randomly" not in caplog.text  # open_clip's warning, false once the weights are loaded
+    logging.getLogger().warning("initialized randomly, on purpose")  # the filter is gone after loading
+    assert "on purpose" in caplog.text
     assert len(call.result.spans) == 2
     assert all(0 <= s.start_s < s.end_s <= 6.0 for s in call.result.spans)
     assert grounder.model.frame_stack == 2

@@ -27,6 +27,7 @@ Any open_clip model works with local weights: ``MomentGrounder(model_name="ViT-B
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -80,6 +81,20 @@ def load_state_dict(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return {k.removeprefix("module."): v for k, v in state.items()}, {}
 
 
+class _RandomInitWarningMuted(logging.Filter):
+    """Within ``with``: drop open_clip's root-logger warning that a model built without ``pretrained`` is
+    "initialized randomly"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+    def __enter__(self) -> None:
+        logging.getLogger().addFilter(self)
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeFilter(self)
+
+
 class ClipModel:
     """An open_clip model with local weights, a tokenizer, and frame preprocessing."""
 
@@ -99,7 +114,8 @@ class ClipModel:
         if self.model_name not in open_clip.list_models():
             raise ToolError(f"unknown open_clip model {self.model_name!r}",
                             "pass model_name= one of open_clip.list_models(), or config= a model config JSON")
-        model = open_clip.create_model(self.model_name, pretrained=None)
+        with _RandomInitWarningMuted():  # the weights are loaded on the next line; the warning would mislead
+            model = open_clip.create_model(self.model_name, pretrained=None)
         try:
             model.load_state_dict(state)
         except RuntimeError as error:
