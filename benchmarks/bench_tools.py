@@ -103,6 +103,9 @@ def main() -> None:
         images = VideoSession(video).sample(0.0, duration, fps=5).images  # [100,240,320,3]
         detector.model.detect(images[:8])  # warm up both paths
         detector.model.detect_one_by_one(images[:4])
+        # the predictor's first call runs ultralytics' select_device, which sets torch to cpu_count - 1 threads
+        # (1 here): put back the thread count so both paths are measured with the same threads
+        torch.set_num_threads(args.threads)
         batched = best_of(lambda: detector.model.detect(images, batch_size=16)) / len(images)
         single = best_of(lambda: detector.model.detect_one_by_one(images)) / len(images)
         figures["detection_per_frame"] = {"batched_ms": round(1000 * batched, 2), "frame_by_frame_ms": round(1000 * single, 2),
