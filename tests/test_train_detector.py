@@ -99,3 +99,9 @@ def test_fine_tuning_starts_from_the_given_weights(two_worlds, tmp_path):
     before, after = flat_weights(DETECTOR_WEIGHTS), flat_weights(out)
     change = float((after - before).norm() / before.norm())
     assert 0.0 < change < 0.05, f"relative change of the weights: {change:.3f}"
+
+
+def test_holding_out_no_or_all_videos_is_a_clear_error(two_worlds, tmp_path):
+    for held_out in (0, 3):  # the two worlds have 3 train videos
+        with pytest.raises(ConfigError, match="--val-videos"):
+            build_dataset(list(two_worlds), None, tmp_path / "yolo", frames_per_video=1, val_videos=held_out)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from vidagent.errors import ConfigError
 from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_CLASSES, WorldVideo, load_world, read_frames
 
 
@@ -76,8 +77,12 @@ def build_dataset(train_dirs: list[Path], val_dir: Path | None, work: Path, fram
     videos = [video for directory in train_dirs for video in load_world(directory, splits=("train",))]
     if val_dir is not None:
         val = load_world(val_dir, splits=("val",))
-    else:
+    elif 0 < val_videos < len(videos):
         videos, val = videos[:-val_videos], videos[-val_videos:]
+    else:
+        raise ConfigError(f"--val-videos {val_videos} must be between 1 and {len(videos) - 1} "
+                          f"(the training worlds have {len(videos)} train videos)",
+                          "pass --val-videos in that range, or --val WORLD_DIR with a val split")
     n_train = write_yolo_split(videos, work / "train", frames_per_video, seed=0, focus=focus)
     n_val = write_yolo_split(val, work / "val", 2, seed=1)
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(WORLD_CLASSES))
