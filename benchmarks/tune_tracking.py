@@ -97,8 +97,9 @@ def main() -> None:
             counts = Counter(t.label for t in tuned.track_frames(images, times, fps).tracks)
             truth = gt_counts(video)
             wrong = count_errors(truth, counts)
-            total += len(set(truth) | set(counts))
-            right += len(set(truth) | set(counts)) - len(wrong)
+            pairs = len(set(truth) | set(counts))
+            total += pairs
+            right += pairs - len(wrong)
             errors.update(wrong)
         name = text or "shipped defaults"
         report[name] = {"count_accuracy": round(right / max(total, 1), 3), "pairs": total,

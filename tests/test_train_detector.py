@@ -12,7 +12,7 @@ from vidagent.tasks.world.config import WorldConfig
 from vidagent.tasks.world.generate import generate_world
 from vidagent.tools.defaults import DETECTOR_WEIGHTS
 from vidagent.tools.train_data import WORLD_CLASSES, WorldVideo, load_world
-from vidagent.tools.train_detector import build_dataset, parse_focus, pick_frames, train, visible_frames
+from vidagent.tools.train_detector import build_dataset, parse_focus, pick_frames, train
 
 
 def _video(bird_frames: range, num_frames: int = 100) -> WorldVideo:
@@ -35,7 +35,7 @@ def test_focus_adds_frames_where_the_class_is_visible():
 
 def test_focus_is_capped_by_the_visible_frames_and_ignores_hidden_boxes():
     video = _video(range(40, 42))  # the 0.9-occluded boxes on every frame do not count as visible
-    assert visible_frames(video, "bird") == [40, 41]
+    assert video.visible_frames("bird") == [40, 41]
     picks = pick_frames(video, 0, {"bird": 10, "dog": 5}, np.random.default_rng(1))
     assert picks == [40, 41]
 

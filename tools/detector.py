@@ -209,8 +209,7 @@ class ObjectDetector(VisionTool):
         resolved, unknown = set(), []
         for name in classes:
             key = name.strip().lower()
-            candidates = [key, PLURALS.get(key, key), key[:-1] if key.endswith("s") else key,
-                          key[:-2] if key.endswith("es") else key]
+            candidates = [key, PLURALS.get(key, key), key.removesuffix("s"), key.removesuffix("es")]
             match = next((c for c in candidates if c in known), None)
             if match is None:
                 unknown.append(name)

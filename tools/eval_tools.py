@@ -123,8 +123,9 @@ def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
                 colors_total += 1
                 colors_right += next(t.color for t in result.tracks if t.track_id == track_id) == obj["color"]
         wrong = count_errors(truth, result.counts)
-        total += len(set(truth) | set(result.counts))
-        correct += len(set(truth) | set(result.counts)) - len(wrong)
+        pairs = len(set(truth) | set(result.counts))
+        total += pairs
+        correct += pairs - len(wrong)
         for key in wrong:
             errors[key] = errors.get(key, 0) + 1
         exact_videos += not wrong

@@ -41,6 +41,11 @@ class WorldVideo:
                     out.append((obj["track_id"], obj["category"], obj["color"], (x1, y1, x2, y2)))
         return out
 
+    def visible_frames(self, category: str) -> list[int]:
+        """Frames in which at least one object of ``category`` is visible."""
+        return sorted({b[0] for obj in self.truth["objects"] if obj["category"] == category
+                       for b in obj["boxes"] if b[5] < MAX_OCCLUDED})
+
     def box_table(self, track_id: int) -> dict[int, tuple[float, float, float, float, float]]:
         """frame -> (x1, y1, x2, y2, occluded) of one object."""
         obj = next(o for o in self.truth["objects"] if o["track_id"] == track_id)

@@ -19,13 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vidagent.errors import ConfigError
-from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_CLASSES, WorldVideo, load_world, read_frames
-
-
-def visible_frames(video: WorldVideo, category: str) -> list[int]:
-    """Frames in which at least one object of ``category`` is visible."""
-    return sorted({b[0] for obj in video.truth["objects"] if obj["category"] == category
-                   for b in obj["boxes"] if b[5] < MAX_OCCLUDED})
+from vidagent.tools.train_data import WORLD_CLASSES, WorldVideo, load_world, read_frames
 
 
 def pick_frames(video: WorldVideo, frames_per_video: int, focus: dict[str, int],
@@ -35,7 +29,7 @@ def pick_frames(video: WorldVideo, frames_per_video: int, focus: dict[str, int],
     n = int(video.truth["num_frames"])
     picks = set(rng.choice(n, size=min(n, frames_per_video), replace=False).tolist())
     for category, extra in focus.items():
-        candidates = [f for f in visible_frames(video, category) if f not in picks]
+        candidates = [f for f in video.visible_frames(category) if f not in picks]
         if candidates and extra > 0:
             picks.update(rng.choice(candidates, size=min(extra, len(candidates)), replace=False).tolist())
     return sorted(int(f) for f in picks)
