@@ -11,18 +11,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from vidagent.answers import clean_label, infer_type, read_choice, read_interval, read_number, spans_overlap
 from vidagent.tools.results import Box, Evidence, TimeSpan
 
 AnswerType = Literal["number", "choice", "interval", "label"]
 ANSWER_TYPES: tuple[str, ...] = ("number", "choice", "interval", "label")
-
-_NUMBER = r"[-+]?\d+(?:\.\d+)?"
-_NUMBER_RE = re.compile(_NUMBER)
-_INTERVAL_RE = re.compile(rf"({_NUMBER})\s*s?\s*(?:-|–|to|and|,)\s*({_NUMBER})")
-_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-          "twelve"]
-_WORD_RE = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
-_LETTER_RE = re.compile(r"^\(?([A-Za-z])[).:]?(?:\s|$)")
 
 
 @dataclass
@@ -66,7 +59,8 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
 
 def coerce_value(text: str, answer_type: str | None = None,
                  choices: list[str] | None = None) -> tuple[str, Any, str | None]:
-    """Read ``text`` as ``answer_type`` (inferred when None). Returns (type, value or None, problem)."""
+    """Read ``text`` as ``answer_type`` (inferred when None) with the one answer parser (``vidagent.answers``),
+    the one the verifier scores with. Returns (type, value or None, problem)."""
     if answer_type is not None and answer_type not in ANSWER_TYPES:
         raise ValueError(f"unknown answer type {answer_type!r}; use one of {ANSWER_TYPES}")
     kind = answer_type or infer_type(text, choices)
@@ -75,64 +69,12 @@ def coerce_value(text: str, answer_type: str | None = None,
         return kind, value, None if value is not None else f"{text!r} contains no number"
     if kind == "interval":
         span = read_interval(text)
-        return kind, span, None if span is not None else f"{text!r} is not a time span like 2.0-4.5"
+        return kind, list(span) if span else None, None if span else f"{text!r} is not a time span like 2.0-4.5"
     if kind == "choice":
         picked = read_choice(text, choices or [])
         return kind, picked, None if picked is not None else f"{text!r} matches none of the options {choices}"
-    label = normalize_label(text)
+    label = clean_label(text)
     return kind, label or None, None if label else "the answer is empty"
-
-
-def infer_type(text: str, choices: list[str] | None = None) -> str:
-    if choices:
-        return "choice"
-    if _INTERVAL_RE.search(text) and len(_NUMBER_RE.findall(text)) == 2:
-        return "interval"
-    if re.fullmatch(rf"\s*{_NUMBER}\s*\.?\s*", text) or _WORD_RE.fullmatch(text.strip().rstrip(".")):
-        return "number"
-    return "label"
-
-
-def read_number(text: str) -> int | float | None:
-    match = _NUMBER_RE.search(text)
-    if match is not None:
-        value = float(match.group(0))
-        return int(value) if value.is_integer() else value
-    word = _WORD_RE.search(text)
-    return _WORDS.index(word.group(1).lower()) if word else None
-
-
-def read_interval(text: str) -> list[float] | None:
-    match = _INTERVAL_RE.search(text)
-    if match is None:
-        return None
-    start, end = float(match.group(1)), float(match.group(2))
-    if end < start:
-        return None
-    return [start, end]
-
-
-def read_choice(text: str, choices: list[str]) -> str | None:
-    """Accept the option's letter (``B``, ``(B)``), its 0-based index or its text, case-insensitively."""
-    stripped = text.strip()
-    lowered = normalize_label(stripped)
-    for option in choices:
-        if normalize_label(option) == lowered:
-            return option
-    letter = _LETTER_RE.match(stripped)
-    if letter is not None:
-        index = ord(letter.group(1).upper()) - ord("A")
-        if 0 <= index < len(choices) and (len(stripped) <= 3 or stripped[1:3].strip() in {")", ".", ":", ""}):
-            return choices[index]
-    if stripped.isdigit() and int(stripped) < len(choices):
-        return choices[int(stripped)]
-    matches = [o for o in choices if normalize_label(o) and normalize_label(o) in lowered]
-    return matches[0] if len(matches) == 1 else None
-
-
-def normalize_label(text: str) -> str:
-    text = text.strip().lower().rstrip(".!")
-    return re.sub(r"^(?:a|an|the)\s+", "", re.sub(r"\s+", " ", text))
 
 
 def build_answer(text: str, tool_steps: list[dict[str, Any]], *, answer_type: str | None = None,
@@ -162,8 +104,6 @@ def _supports(step: dict[str, Any], kind: str, value: Any) -> bool:
     if value is None:
         return False
     if kind == "interval":
-        start, end = value
-        return any(s < end and e > start or s == e and start <= s <= end
-                   for s, e in step["evidence"]["spans"])
+        return any(spans_overlap(value, span) for span in step["evidence"]["spans"])
     needle = str(value).lower()
     return re.search(rf"(?<![\w.]){re.escape(needle)}(?![\w]|\.\d)", step["text"].lower()) is not None

@@ -78,6 +78,7 @@ def main() -> None:
     from vidagent.tools.cache import ResultCache
     from vidagent.tools.defaults import default_tools
     from vidagent.tools.video import FrameCache, VideoSession
+    from vidagent.tools.world_models import WorldModels
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +86,8 @@ def main() -> None:
         video = world_video(Path(tmp) / "world")
         duration = VideoSession(video).ref.duration_s
         result_cache = ResultCache(Path(tmp) / "results.sqlite")
-        tools = {t.name: t for t in default_tools()}
+        models = WorldModels()
+        tools = {t.name: t for t in default_tools(models)}
         calls = {
             "detect_objects": {"start_s": 0.0, "end_s": duration},
             "recognize_action": {"start_s": 4.0, "end_s": 8.0},
@@ -99,7 +101,7 @@ def main() -> None:
             figures[name] = bench_tool(tools[name], video, arguments, lambda: FrameCache(256 * 2**20),
                                        result_cache)
             torch.set_num_threads(args.threads)
-        detector = tools["detect_objects"].fn.__self__
+        detector = models.detector
         images = VideoSession(video).sample(0.0, duration, fps=5).images  # [100,240,320,3]
         detector.model.detect(images[:8])  # warm up both paths
         detector.model.detect_one_by_one(images[:4])

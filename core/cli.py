@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from vidagent.errors import VidagentError
@@ -52,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except VidagentError as error:
+        if os.environ.get("VIDAGENT_DEBUG") and error.__cause__ is not None:  # a crash: the developer's traceback
+            traceback.print_exception(error.__cause__)
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 
 class VidagentError(Exception):
     """Base class for errors caused by input or environment, not by a bug.
@@ -31,6 +33,29 @@ class ToolArgumentError(VidagentError):
 
 class ToolError(VidagentError):
     """A tool failed on valid input (e.g. missing weights). The planner sees it as an error observation."""
+
+
+class ToolDefinitionError(VidagentError):
+    """A tool function cannot become a tool: its signature or docstring is incomplete."""
+
+
+class ToolCrash(VidagentError):
+    """A tool raised something other than a ``VidagentError``: a bug in the tool, not bad input.
+
+    It stops the run (the model cannot fix a bug by calling again); evaluation counts it as a crash.
+    """
+
+    exit_code = 3
+
+    @classmethod
+    def of(cls, tool: str, error: BaseException) -> ToolCrash:
+        frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+        where = f" at {frame.filename}:{frame.lineno} in {frame.name}" if frame else ""
+        crash = cls(f"tool {tool} crashed: {type(error).__name__}: {error}{where}",
+                    "report input the model can correct by raising vidagent.errors.ToolError(problem, fix); "
+                    "anything else is a bug in the tool (set VIDAGENT_DEBUG=1 for the traceback)")
+        crash.tool = tool
+        return crash
 
 
 class ConfigError(VidagentError):

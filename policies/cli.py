@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     evaluate = subparsers.add_parser("eval", help="evaluate planners side by side on a question suite",
                                      description="Accuracy per family, grounding R@1@0.5 and mIoU, tool calls, "
-                                                 "frames, tokens and seconds per question; JSON + markdown.")
+                                                 "frames, tokens and seconds per question; JSON + markdown. "
+                                                 "Rows record the world's generator version; rows of "
+                                                 "different versions are never put side by side.")
     add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=_eval)
     eval_actions = evaluate.add_subparsers(dest="eval_command", metavar="SUITE")
@@ -49,8 +51,12 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", default="prior,base,planners,oracle",
                         help="which rows, in order: prior (text only, no tools), base (zero-shot SmolLM2), "
                              "planners (each --planner), oracle (oracle programs on the tools)")
-    parser.add_argument("--tools", default="real", choices=["real", "oracle"],
-                        help="tool backend for every row (oracle = ground-truth answers; see docs/training.md)")
+    parser.add_argument("--tools", default="world", choices=["world", "world-truth"],
+                        help="tool profile for every row: the default tools with the world-trained models, or "
+                             "answered from the world's ground truth (see docs/training.md)")
+    parser.add_argument("--tool", action="append", default=[], metavar="SPEC",
+                        help="a user tool to add to every row's toolbox, as module:attr or path/file.py:attr "
+                             "(repeat for several)")
     parser.add_argument("--questions", type=int, default=None, help="first N questions of the suite (seeded order)")
     parser.add_argument("--seed", type=int, default=0, help="question order and sampling seed")
     parser.add_argument("--max-tool-calls", type=int, default=4, help="tool-call budget per question")

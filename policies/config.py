@@ -15,7 +15,7 @@ from typing import Any, get_type_hints
 
 from vidagent.errors import ConfigError
 
-TOOL_BACKENDS = ("oracle", "real")
+TOOL_PROFILES = ("world-truth", "world")  # vidagent.policies.environment.make_toolbox builds them
 LOSS_TYPES = ("dapo", "dr_grpo", "grpo")
 SCALE_REWARDS = ("group", "batch", "none")
 
@@ -37,9 +37,12 @@ class CommonConfig:
                          default="base")
     out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside",
                      default="runs/planner")
-    tools: str = _help("tool backend of the environment: 'oracle' answers the default tools from the world's "
-                       "ground truth (fast, exact); 'real' runs the default vision tools on the pixels",
-                       default="oracle")
+    tools: str = _help("tool profile of the environment: 'world-truth' answers the default tools from the "
+                       "world's ground truth (fast, exact); 'world' runs them with the world-trained models",
+                       default="world-truth")
+    tool: list[str] = _help("a user tool to add to the toolbox, as module:attr or path/file.py:attr "
+                            "(repeat the flag for several); it joins the prompt of every rollout",
+                            default_factory=list)
     lora_r: int = _help("LoRA rank; 0 trains every weight of the model (full fine-tuning)", default=16)
     lora_alpha: int = _help("LoRA alpha (scale = alpha / r)", default=32)
     lora_dropout: float = _help("LoRA dropout (keep 0 for GRPO: rollouts sample with the training model)",
@@ -56,9 +59,9 @@ class CommonConfig:
             raise ConfigError(f"split must be train, val or test, got {self.split!r}", "pass --split train")
         if self.questions < 1:
             raise ConfigError(f"questions must be >= 1, got {self.questions}", "pass --questions 64 or more")
-        if self.tools not in TOOL_BACKENDS:
-            raise ConfigError(f"tools must be one of {TOOL_BACKENDS}, got {self.tools!r}",
-                              "pass --tools oracle (fast, ground truth) or --tools real (vision models)")
+        if self.tools not in TOOL_PROFILES:
+            raise ConfigError(f"tools must be one of {tuple(TOOL_PROFILES)}, got {self.tools!r}",
+                              "pass --tools world-truth (fast, ground truth) or --tools world (vision models)")
         if self.lora_r < 0:
             raise ConfigError(f"lora_r must be >= 0, got {self.lora_r}", "use e.g. 16, or 0 for full fine-tuning")
         if self.lora_r and self.lora_alpha <= 0:
@@ -201,6 +204,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         text = f.metadata.get("help", "")
         if kind is bool:
             parser.add_argument(flag, action="store_true", default=f.default, help=text)
+        elif kind == list[str]:
+            parser.add_argument(flag, action="append", default=[], metavar="SPEC", help=text)
         else:
             parser.add_argument(flag, type=kind, default=f.default, help=f"{text} (default: {f.default})",
                                 required=f.name == "world")

@@ -1,30 +1,29 @@
 """The environment of training and evaluation runs: a world's questions, its videos, and a toolbox.
 
-Two tool backends, one code path (the same graph, the same ``Toolbox.invoke``):
+Two tool profiles, one code path (the same default tools, the same graph, the same ``Toolbox.invoke``):
 
-- ``real``: the default vision tools (``vidagent.tools.defaults``) on the pixels;
-- ``oracle``: the same four tools, with the real tools' names, signatures and docstrings (so the planner
-  sees the identical prompt), answered from the world's ground truth by ``GroundTruthTools``. On a 2-core
+- ``world``: the default tools over the models trained on the world (``WorldModels``), on the pixels;
+- ``world-truth``: the same tools over the world's ground truth (``WorldTruth``): the planner reads the
+  identical prompt, argument checks, class names and error texts, only perception is exact. On a 2-core
   CPU this is what makes GRPO rollouts affordable: a call costs microseconds instead of a detector pass.
   It teaches the planner *how to use* the tools; how good the tools are is measured separately (the
-  oracle-program row of ``vidagent eval`` with ``--tools real``). Oracle tools decode no frames, so frame
-  counts are 0 with this backend.
+  oracle-program row of ``vidagent eval`` with ``--tools world``). Ground-truth tools decode no frames.
+
+User tools (``--tool module:attr``) join either profile.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidagent.errors import ConfigError, ToolError
-from vidagent.tasks.oracle import GroundTruthTools
+from vidagent.errors import ConfigError
 from vidagent.tasks.questions import Question
 from vidagent.tools.base import Tool
-from vidagent.tools.results import ActionResult, DetectionResult, FrameDescription, GroundingResult
 from vidagent.tools.toolbox import Toolbox
-from vidagent.tools.video import VideoSession
 
 
 @dataclass
@@ -58,57 +57,28 @@ class WorldData:
         return {str(self.world.video_path(vid).resolve()): gt for vid, gt in self.world.truths.items()}
 
 
-def make_toolbox(backend: str, world: WorldData | None = None) -> Toolbox:
-    """The toolbox of a run: ``real`` (the default vision tools) or ``oracle`` (ground truth of ``world``)."""
-    if backend == "real":
-        return Toolbox.default()
-    if backend == "oracle":
+# The tool profiles of training and evaluation runs: the same default tools over different perception.
+TOOL_PROFILES: dict[str, str] = {
+    "world": "the default tools on the pixels, with the models trained on the world (tools/weights)",
+    "world-truth": "the default tools answered from the world's ground truth (exact, instant, no frames)",
+}
+_RENAMED = {"real": "world", "oracle": "world-truth"}
+
+
+def make_toolbox(profile: str, world: WorldData | None = None, extra: Iterable[Tool] = ()) -> Toolbox:
+    """The toolbox of a run: the default tools over ``profile``'s perception, plus the user's ``extra`` tools.
+
+    ``ask``, ``train`` and ``eval`` all build their toolbox here, so a tool a user adds with ``--tool``
+    is in the prompt of training rollouts exactly as at inference.
+    """
+    if profile in _RENAMED:
+        raise ConfigError(f"the tool profile {profile!r} was renamed", f"use --tools {_RENAMED[profile]}")
+    if profile == "world":
+        return Toolbox.default(extra)
+    if profile == "world-truth":
         if world is None:
-            raise ConfigError("the oracle tool backend needs a world directory", "pass --world DIR")
-        return oracle_toolbox(world.truth_by_path())
-    raise ConfigError(f"unknown tool backend {backend!r}", "use oracle or real")
+            raise ConfigError("the world-truth tools need a world directory", "pass --world DIR")
+        from vidagent.tasks.world_truth import WorldTruth  # noqa: PLC0415
 
-
-def oracle_toolbox(truths: dict[str, Any]) -> Toolbox:
-    """The four default tools answered from ground truth. ``truths`` maps resolved video paths to
-    ``GroundTruth``; the tools find the truth of the run's video through the ``VideoSession``."""
-    from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415  (cheap: weights load in setup())
-    from vidagent.tools.describe import FrameDescriber  # noqa: PLC0415
-    from vidagent.tools.detector import ObjectDetector  # noqa: PLC0415
-    from vidagent.tools.grounding import MomentGrounder  # noqa: PLC0415
-
-    def oracle(video: VideoSession) -> GroundTruthTools:
-        truth = truths.get(str(Path(video.ref.path).resolve()))
-        if truth is None:
-            raise ToolError(f"no ground truth for {video.ref.path}", "oracle tools answer only world videos")
-        return GroundTruthTools(truth)
-
-    def detect_objects(video: VideoSession, start_s: float, end_s: float,
-                       classes: list[str] | None = None) -> DetectionResult:
-        start_s, end_s = video.ref.check_range(start_s, end_s)
-        return oracle(video).detect_objects(start_s, end_s, classes)
-
-    def recognize_action(video: VideoSession, start_s: float, end_s: float,
-                         track_id: int | None = None) -> ActionResult:
-        start_s, end_s = video.ref.check_range(start_s, end_s)
-        return oracle(video).recognize_action(start_s, end_s, track_id)
-
-    def ground_moment(video: VideoSession, query: str, top_k: int = 3) -> GroundingResult:
-        if not query.strip():
-            raise ToolError("the query is empty", 'describe the moment in words, e.g. "the red car stops"')
-        if not 1 <= top_k <= 10:
-            raise ToolError(f"top_k must be within 1-10, got {top_k}", "use e.g. top_k=3")
-        return oracle(video).ground_moment(query, top_k)
-
-    def describe_frame(video: VideoSession, t_s: float) -> FrameDescription:
-        video.ref.check_range(t_s, t_s + 1e-3)
-        return oracle(video).describe_frame(t_s)
-
-    # The real tools' docstrings: the planner's prompt is identical with either backend.
-    pairs = [(detect_objects, ObjectDetector), (recognize_action, ActionRecognizer),
-             (ground_moment, MomentGrounder), (describe_frame, FrameDescriber)]
-    tools = []
-    for fn, real in pairs:
-        fn.__doc__ = real.run.__doc__
-        tools.append(Tool(fn, name=real.name, fingerprint="oracle"))
-    return Toolbox(tools)
+        return Toolbox.default(extra, perception=WorldTruth(world.truth_by_path()))
+    raise ConfigError(f"unknown tool profile {profile!r}", f"use one of {', '.join(TOOL_PROFILES)}")

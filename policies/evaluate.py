@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from vidagent.agent.parsing import ANSWER_OPEN
-from vidagent.errors import ConfigError, VidagentError
-from vidagent.tasks.questions import Question
+from vidagent.errors import ConfigError, ToolCrash, VidagentError
+from vidagent.tasks.questions import GENERATOR_VERSION, UNVERSIONED, Question
 from vidagent.tasks.verify import verify
 from vidagent.tools.toolbox import Toolbox
 from vidagent.tools.video import VideoSession
@@ -49,6 +49,7 @@ class Outcome:
     tokens: int
     seconds: float
     prediction: Any = None
+    crashed: bool = False  # a tool raised a bug (ToolCrash): counted apart from wrong answers
 
 
 @dataclass
@@ -66,6 +67,10 @@ class RowReport:
     tokens: float
     seconds: float
     outcomes: list[Outcome] = field(default_factory=list, repr=False)
+    # the world generator that made the questions (``World.generator_version``); rows read back from reports
+    # written before rows recorded it are UNVERSIONED
+    generator_version: str = UNVERSIONED
+    crashed: float = 0.0  # share of questions where a tool crashed (a bug in a tool, not a wrong answer)
 
     @classmethod
     def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome]) -> RowReport:
@@ -80,7 +85,8 @@ class RowReport:
                    miou=sum(ious) / len(ious) if ious else None,
                    answered=sum(o.answered for o in outcomes) / n, tool_calls=sum(o.tool_calls for o in outcomes) / n,
                    frames=sum(o.frames for o in outcomes) / n, tokens=sum(o.tokens for o in outcomes) / n,
-                   seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes)
+                   seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes,
+                   crashed=sum(o.crashed for o in outcomes) / n)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RowReport:
@@ -116,10 +122,15 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
 
     agent = Agent(chat, toolbox, max_tool_calls=max_tool_calls)
     started = time.perf_counter()
-    results = run_questions(agent, questions, video_path, concurrency=concurrency, progress=name)
+    results = run_questions(agent, questions, video_path, concurrency=concurrency, progress=name, keep_crashes=True)
     wall = time.perf_counter() - started
     outcomes = []
     for question, result in zip(questions, results, strict=True):
+        if isinstance(result, ToolCrash):
+            print(f"{name}: {question.id}: {result.problem}", file=sys.stderr)
+            outcomes.append(Outcome(question.id, question.family, False, None, False, 0, 0, 0, wall / len(questions),
+                                    None, crashed=True))
+            continue
         prediction = prediction_of(result.answer)
         score = verify(question, prediction)
         outcomes.append(Outcome(question.id, question.family, score.correct, score.iou, result.answered,
@@ -139,21 +150,25 @@ def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question],
     for question in questions:
         session = VideoSession(video_path(question))
         started = time.perf_counter()
-        calls = 0
+        calls, tool = 0, ""
 
         def call_tool(name: str, args: dict[str, Any]) -> Any:
-            nonlocal calls
-            calls += 1
+            nonlocal calls, tool
+            calls, tool = calls + 1, name
             return toolbox[name](session, **args)
 
+        crashed = False
         try:
             prediction = run_program(question.program, call_tool).answer if question.program else None
         except VidagentError:  # a tool missed what the program needs (e.g. no track of that color)
             prediction = None
+        except Exception as error:  # a bug in a tool: a crash, not a wrong answer
+            print(f"oracle: {question.id}: {ToolCrash.of(tool, error).problem}", file=sys.stderr)
+            prediction, crashed = None, True
         score = verify(question, prediction)
         outcomes.append(Outcome(question.id, question.family, score.correct, score.iou, prediction is not None,
                                 calls, session.frames_decoded, 0, time.perf_counter() - started,
-                                _jsonable(prediction)))
+                                _jsonable(prediction), crashed=crashed))
     return RowReport.from_outcomes("oracle programs", "oracle", outcomes)
 
 
@@ -166,7 +181,26 @@ def _jsonable(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------
 
 
+def same_generator(rows: Sequence[RowReport]) -> str:
+    """The one generator version that made every row's questions; ``ConfigError`` if rows disagree, since the
+    same question id can then be a different question (``UNVERSIONED`` when there are no rows)."""
+    by_version: dict[str, list[str]] = {}
+    for r in rows:
+        by_version.setdefault(r.generator_version, []).append(r.name)
+    if len(by_version) <= 1:
+        return next(iter(by_version), UNVERSIONED)
+    found = "; ".join(f"{version}: {', '.join(names)}" for version, names in sorted(by_version.items()))
+    note = (f" ({UNVERSIONED}: made before worlds recorded their generator version)"
+            if UNVERSIONED in by_version else "")
+    raise ConfigError(f"cannot put side by side rows made from worlds of different generator versions "
+                      f"({found}){note}: under the same ids the questions differ",
+                      f"regenerate the world with the current generator ({GENERATOR_VERSION}: `vidagent "
+                      "world generate` with the same --videos and --seed) and re-run the rows of the other "
+                      "versions on it")
+
+
 def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
+    version = same_generator(rows)
     families = sorted({f for r in rows for f in r.per_family})
 
     def pct(value: float | None) -> str:
@@ -182,7 +216,10 @@ def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
                     f"{r.tokens:.0f}", f"{r.seconds:.2f}"])
         lines.append("| " + " | ".join(cells) + " |")
     n = rows[0].questions if rows else 0
-    lines += ["", f"{n} questions per row (the same ones)."]
+    lines += ["", f"{n} questions per row (the same ones), made by world generator {version}."]
+    crashed = [f"{r.name} {100 * r.crashed:.1f}%" for r in rows if r.crashed]
+    if crashed:  # bugs in tools, not wrong answers: say so apart from accuracy
+        lines.append(f"Tool crashes (counted as not answered): {', '.join(crashed)}.")
     return "\n".join(lines) + "\n"
 
 
@@ -190,6 +227,7 @@ def write_report(rows: list[RowReport], out: str | Path, meta: dict[str, Any]) -
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    meta = {**meta, "generator_version": same_generator(rows)}
     json_path.write_text(json.dumps({**meta, "rows": [r.to_dict() for r in rows]}, indent=1), encoding="utf-8")
     title = f"{meta.get('suite', '')} ({meta.get('tools', '')} tools)"
     md_path.write_text(markdown_table(rows, title=title) + f"\nCommand: `{meta.get('command', '')}`\n",
@@ -199,9 +237,11 @@ def write_report(rows: list[RowReport], out: str | Path, meta: dict[str, Any]) -
 
 def merge_reports(paths: Sequence[str | Path], out: str | Path) -> tuple[Path, Path]:
     """One table from several ``vidagent eval`` runs over the same questions (e.g. rows run in parallel
-    processes). Refuses to merge rows that saw different questions."""
+    processes). Refuses to merge rows that saw different questions or questions made by different world
+    generator versions (the same ids, other questions)."""
     reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     rows = [RowReport.from_dict(r) for report in reports for r in report["rows"]]
+    same_generator(rows)  # first: rows from different generators can share every id
     ids = [[o.question_id for o in r.outcomes] for r in rows]
     if any(i != ids[0] for i in ids):
         raise ConfigError("the reports were run on different questions",
@@ -240,13 +280,24 @@ def load_eval_planner(spec: str, *, max_new_tokens: int, batch: int, **options: 
     return load_planner(spec, max_new_tokens=max_new_tokens, max_batch=batch, **options)
 
 
+def _stamp_generator(rows: list[RowReport], version: str) -> None:
+    """Record on every row the generator version of the world whose questions it answered."""
+    for row in rows:
+        row.generator_version = version
+
+
 def run_eval_command(args: argparse.Namespace) -> int:
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
+    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     split = parse_suite(args.suite)
     world = WorldData.load(args.world)
+    version = world.world.generator_version
+    if version != GENERATOR_VERSION:  # fine alone; but its rows go beside rows of this same world only
+        print(f"note: {args.world} was made by world generator {version}, not the current "
+              f"{GENERATOR_VERSION}", file=sys.stderr)
     questions = world.questions(split, args.questions, seed=args.seed)
-    toolbox = make_toolbox(args.tools, world)
+    toolbox = make_toolbox(args.tools, world, load_tool_specs(args.tool))
     rows_wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = set(rows_wanted) - {"prior", "base", "planners", "oracle"}
     if unknown:
@@ -278,6 +329,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
             rows.append(evaluate_oracle(toolbox, questions, world.video_path))
         print(f"{rows[-1].name}: accuracy {100 * rows[-1].accuracy:.1f}% ({time.perf_counter() - started:.0f}s)",
               file=sys.stderr)
+        _stamp_generator(rows, version)
         json_path, md_path = write_report(rows, args.out, meta)  # after every row: a killed run keeps its rows
     print(markdown_table(rows, title=f"{args.suite} ({args.tools} tools)"))
     print(f"wrote {json_path} and {md_path}")

@@ -164,6 +164,7 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
     """Run GRPO (resuming from the latest ``OUT/checkpoint-N`` with ``config.resume``); return the planner
     directory. Arguments other than ``config`` are for tests and notebooks."""
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
+    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
     from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
 
     out = Path(config.out)
@@ -177,7 +178,7 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
     if questions is None:
         world = WorldData.load(config.world)
         questions = world.questions(config.split, config.questions, seed=config.seed)
-        video_path, toolbox = world.video_path, make_toolbox(config.tools, world)
+        video_path, toolbox = world.video_path, make_toolbox(config.tools, world, load_tool_specs(config.tool))
     trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox,
                            **{**config.trl_overrides(), **trl_overrides})
     checkpoint = latest_trl_checkpoint(out) if config.resume else None

@@ -25,19 +25,28 @@ from typing import Any
 from vidagent.agent.api import Agent, Result
 from vidagent.policies.trajectories import Trajectory, trajectory_from_result
 from vidagent.tasks.questions import Question
+from vidagent.errors import ToolCrash
 from vidagent.tools.toolbox import Toolbox
 
 
 def run_questions(agent: Agent, questions: Sequence[Question], video_path: Callable[[Question], str], *,
-                  concurrency: int, progress: str | None = None) -> list[Result]:
+                  concurrency: int, progress: str | None = None,
+                  keep_crashes: bool = False) -> list[Result | ToolCrash]:
     """Answer ``questions`` with ``agent``, ``concurrency`` at a time (a local model batches their calls).
 
-    ``progress`` names a progress bar on stderr (evaluation); training rollouts leave it off.
+    ``progress`` names a progress bar on stderr (evaluation); training rollouts leave it off. A tool that
+    crashes (a bug, not a tool mistake) stops everything, unless ``keep_crashes``: then that question's
+    entry is the ``ToolCrash`` and the others go on (evaluation counts it as a crash).
     """
 
-    def ask(question: Question) -> Result:
-        return agent.ask(video_path(question), question.text, answer_type=question.answer_type,
-                         choices=question.choices or None)
+    def ask(question: Question) -> Result | ToolCrash:
+        try:
+            return agent.ask(video_path(question), question.text, answer_type=question.answer_type,
+                             choices=question.choices or None)
+        except ToolCrash as crash:
+            if not keep_crashes:
+                raise
+            return crash
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="vidagent-rollout") as pool:
         results = pool.map(ask, questions)

@@ -77,10 +77,11 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any) -> lis
     """Oracle-program replays of ``config.questions`` questions of the world's ``config.split``."""
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
+    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
     from vidagent.policies.trajectories import oracle_trajectories  # noqa: PLC0415
 
     world = WorldData.load(config.world)
-    toolbox = make_toolbox(config.tools, world)
+    toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
     questions = world.questions(config.split, config.questions, seed=config.seed)
     chat = local_chat_model(model, tokenizer)
     trajectories, skipped = oracle_trajectories(questions, world.video_path, toolbox, chat,

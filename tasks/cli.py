@@ -25,13 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
     gen.set_defaults(handler=_generate)
 
-    stats = actions.add_parser("stats", help="counts by family, answer type, action, class of a directory")
+    stats = actions.add_parser("stats", help="generator version and counts (family, answer type, action, "
+                                             "class) of a directory")
     stats.add_argument("dir", type=Path)
     stats.set_defaults(handler=_stats)
 
 
 def _generate(args: argparse.Namespace) -> int:
     from vidagent.errors import ConfigError
+    from vidagent.tasks.questions import GENERATOR_VERSION
     from vidagent.tasks.world.config import WorldConfig
     from vidagent.tasks.world.generate import generate_world
 
@@ -50,7 +52,8 @@ def _generate(args: argparse.Namespace) -> int:
     rate = summary.frames / summary.seconds if summary.seconds else 0.0
     splits = ", ".join(f"{name} {len(ids)}" for name, ids in summary.splits.items())
     print(f"wrote {summary.videos} videos ({summary.frames} frames, {rate:.0f} frames/s), "
-          f"{summary.questions} questions, {summary.bytes / 1e6:.1f} MB to {summary.out} [{splits}]")
+          f"{summary.questions} questions, {summary.bytes / 1e6:.1f} MB to {summary.out} [{splits}], "
+          f"generator {GENERATOR_VERSION}")
     return 0
 
 

@@ -14,13 +14,14 @@ the one element of a list whose attributes match (e.g. ``det.tracks[color=red].t
 never hard-code track ids and run unchanged on real tools.
 
 ``run_program(program, call_tool)`` executes a program with any ``call_tool(name, args) -> ToolResult``;
-``GroundTruthTools`` answers the four default tools from a world video's ground truth, so every oracle
-program answers its question exactly (the consistency test), and the same programs on the real tools give
-the tools' upper bound.
+``GroundTruthTools`` answers the default tools from a world video's ground truth (the real tools over the
+``WorldTruth`` backend), so every oracle program answers its question exactly (the consistency test), and
+the same programs on the world models give the tools' upper bound.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,26 +29,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vidagent.errors import VidagentError
+from vidagent.tools.default_tools import DEFAULT_TOOL_NAMES, DefaultTools
 from vidagent.tools.results import (
     ActionResult,
-    Box,
     DetectionResult,
     FrameDescription,
     GroundingResult,
-    ObjectAt,
-    ScoredLabel,
     ScoredSpan,
-    TimeSpan,
     ToolResult,
-    Track,
 )
 
-# The default tools and their argument names; oracle programs may call only these.
+# The default tools and their argument names, read from the tool functions; oracle programs call only these.
 TOOL_ARGS: dict[str, tuple[str, ...]] = {
-    "detect_objects": ("start_s", "end_s", "classes"),
-    "recognize_action": ("start_s", "end_s", "track_id"),
-    "ground_moment": ("query", "top_k"),
-    "describe_frame": ("t_s",),
+    name: tuple(inspect.signature(getattr(DefaultTools, name)).parameters)[2:]  # after (self, video)
+    for name in DEFAULT_TOOL_NAMES
 }
 
 
@@ -298,102 +293,23 @@ COMPOSE_OPS: dict[str, Callable[..., Any]] = {
 # Ground-truth tools
 
 
-def _tokens(text: str) -> set[str]:
-    stop = {"the", "a", "an", "is", "does", "do", "when", "on", "of"}
-    words = re.findall(r"[a-z]+", text.lower())
-    return {w[:-1] if w.endswith("s") and len(w) > 3 and not w.endswith("ss") else w for w in words} - stop
-
-
-def _position(box: Box, width: int) -> str:
-    cx = (box.x1 + box.x2) / 2
-    return "left" if cx < width / 3 else ("right" if cx > 2 * width / 3 else "center")
-
-
 class GroundTruthTools:
-    """The four default tools, answered exactly from a world video's ground truth.
+    """The default tools answered from one world video's ground truth (no video file needed).
 
-    ``call(name, args)`` has the signature ``run_program`` expects; the methods have the real tools'
-    signatures, so they can also stand in for them in agent tests.
+    ``call(name, args)`` has the signature ``run_program`` expects. The tools are the real default tools
+    over the ``WorldTruth`` backend, so argument checks, class names and errors are those of inference.
     """
 
-    MAX_BOXES_PER_TRACK = 5
+    def __init__(self, truth: Any):  # vidagent.tasks.world.truth.GroundTruth
+        from vidagent.tasks.world_truth import WorldTruth, truth_video_ref  # noqa: PLC0415
+        from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
-    def __init__(self, truth: Any):  # vidagent.tasks.world.truth.GroundTruth (imported lazily by callers)
         self.truth = truth
+        ref = truth_video_ref(truth)
+        self.session = VideoSession(ref)
+        self.tools = {t.name: t for t in DefaultTools(WorldTruth({ref.path: truth})).tools()}
 
     def call(self, name: str, args: dict[str, Any]) -> ToolResult:
-        if name not in TOOL_ARGS:
-            raise ProgramError(f"unknown tool {name!r}", f"use one of {list(TOOL_ARGS)}")
-        return getattr(self, name)(**args)
-
-    def detect_objects(self, start_s: float, end_s: float, classes: list[str] | None = None) -> DetectionResult:
-        gt = self.truth
-        frames = gt.frames_in(start_s, end_s)
-        per_track: dict[int, list[Box]] = {}
-        simultaneous: dict[str, int] = {}
-        for k in frames:
-            seen: dict[str, int] = {}
-            for tid, (_, x1, y1, x2, y2, _) in gt.visible_at(k).items():
-                obj = gt.object(tid)
-                if classes and obj.category not in classes:
-                    continue
-                per_track.setdefault(tid, []).append(Box(k / gt.fps, x1, y1, x2, y2, obj.category, tid))
-                seen[obj.category] = seen.get(obj.category, 0) + 1
-            for label, n in seen.items():
-                simultaneous[label] = max(simultaneous.get(label, 0), n)
-        tracks = []
-        for tid in sorted(per_track):
-            obj, boxes = gt.object(tid), per_track[tid]
-            step = max(1, len(boxes) // self.MAX_BOXES_PER_TRACK)
-            tracks.append(Track(tid, obj.category, obj.color, boxes[0].t_s, boxes[-1].t_s, boxes[::step]))
-        counts: dict[str, int] = {}
-        for t in tracks:
-            counts[t.label] = counts.get(t.label, 0) + 1
-        return DetectionResult(TimeSpan(start_s, end_s), tracks, counts, simultaneous, frames_used=len(frames))
-
-    def recognize_action(self, start_s: float, end_s: float, track_id: int | None = None) -> ActionResult:
-        gt = self.truth
-        frames = gt.frames_in(start_s, end_s)
-        overlap: dict[str, int] = {}
-        for seg in gt.segments:
-            if track_id is not None and seg.track_id != track_id:
-                continue
-            n = len(range(max(seg.start_frame, frames.start), min(seg.end_frame, frames.stop)))
-            if n > 0:
-                overlap[seg.action] = overlap.get(seg.action, 0) + n
-        total = sum(overlap.values()) or 1
-        actions = [ScoredLabel(label, round(n / total, 3))
-                   for label, n in sorted(overlap.items(), key=lambda item: (-item[1], item[0]))]
-        return ActionResult(TimeSpan(start_s, end_s), track_id, actions[:5])
-
-    def ground_moment(self, query: str, top_k: int = 3) -> GroundingResult:
-        gt = self.truth
-        wanted = " ".join(query.lower().strip(" .?!").split())
-        tokens = _tokens(query)
-        moments = [(s.caption, s.start_s, s.end_s) for s in gt.segments]
-        moments += [(e.caption, e.t_s, round(e.t_s + 1.0 / gt.fps, 3)) for e in gt.events]
-        scored: list[ScoredSpan] = []
-        for caption, start, end in moments:
-            if caption == wanted:
-                score = 1.0
-            else:
-                other = _tokens(caption)
-                score = 0.8 * len(tokens & other) / max(len(tokens | other), 1)
-            if score > 0:
-                scored.append(ScoredSpan(start, end, round(score, 3)))
-        scored.sort(key=lambda s: (-s.score, s.start_s))
-        unique: list[ScoredSpan] = []
-        for span in scored:
-            if all((span.start_s, span.end_s) != (u.start_s, u.end_s) for u in unique):
-                unique.append(span)
-        return GroundingResult(query, unique[:top_k])
-
-    def describe_frame(self, t_s: float) -> FrameDescription:
-        gt = self.truth
-        k = gt.frame_of(t_s)
-        objects = []
-        for tid, (_, x1, y1, x2, y2, _) in sorted(gt.visible_at(k).items()):
-            obj = gt.object(tid)
-            box = Box(k / gt.fps, x1, y1, x2, y2, obj.category, tid)
-            objects.append(ObjectAt(obj.category, obj.color, box, _position(box, gt.width)))
-        return FrameDescription(t_s, objects)
+        if name not in self.tools:
+            raise ProgramError(f"unknown tool {name!r}", f"use one of {list(self.tools)}")
+        return self.tools[name](self.session, **args)

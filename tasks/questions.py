@@ -37,6 +37,14 @@ BENCHMARK_FAMILIES = ("causal", "temporal", "descriptive", "spatial", "object", 
 FAMILIES = WORLD_FAMILIES + BENCHMARK_FAMILIES
 CHOICE_LETTERS = "ABCDEFGH"
 
+# The version of the world generator: scene simulation, rendering, ground truth and the question generators
+# below. Bump it whenever a change to generation changes what a seed produces (scenes, pixels, ground truth,
+# questions, answers, ids): worlds and eval rows record it, so results made from different generators are
+# never put side by side under the same question ids. Worlds written before the stamp existed carry none and
+# load as ``UNVERSIONED`` (they may come from any earlier generator, e.g. before the count templates changed).
+GENERATOR_VERSION = "world-v2"
+UNVERSIONED = "unversioned"
+
 
 class Span(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -63,6 +71,9 @@ class Question(BaseModel):
     evidence: list[Span] = Field(default_factory=list)
     program: Program | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    generator_version: str | None = Field(
+        None, description="GENERATOR_VERSION of the world generator that made it; None for benchmark "
+                          "questions and world questions from before the stamp")
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -504,7 +515,7 @@ def _as_question(candidate: _Candidate, gt: Any, index: int, rng: np.random.Gene
             answer_type, answer = "choice", str(answer)
     return Question(id=f"{gt.video_id}-q{index:02d}", video=gt.video_id, video_file=gt.video_file, family=family,
                     hops=hops, text=text, answer=answer, answer_type=answer_type, choices=choices,
-                    evidence=evidence, program=program)
+                    evidence=evidence, program=program, generator_version=GENERATOR_VERSION)
 
 
 def generate_questions(gt: Any, count: int, seed: int) -> list[Question]:

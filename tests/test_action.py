@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tool_fakes import fake_detector
+from tool_fakes import fake_detector, tools_over
 
 from vidagent.tools import VideoSession
 from vidagent.tools.action import (
@@ -71,9 +71,10 @@ def test_interpolated_boxes_hold_at_the_ends():
 
 def test_recognize_a_track_and_the_scene(tiny_video: Path, action_weights: Path):
     detector = fake_detector()
-    tool = ActionRecognizer(action_weights, detector=detector).as_tool()
+    tools = tools_over(detector, recognizer=ActionRecognizer(action_weights, detector=detector))
+    tool = tools["recognize_action"]
     session = VideoSession(tiny_video)
-    track_id = detector.run(session, 0.0, 6.0).tracks[0].track_id
+    track_id = tools["detect_objects"](session, start_s=0.0, end_s=6.0).tracks[0].track_id
     call = tool.invoke(session, {"start_s": 1.0, "end_s": 3.0, "track_id": track_id})
     assert call.ok, call.error
     labels = [a.label for a in call.result.actions]
@@ -84,7 +85,8 @@ def test_recognize_a_track_and_the_scene(tiny_video: Path, action_weights: Path)
 
 
 def test_unknown_track_is_an_error_that_lists_the_tracks(tiny_video: Path, action_weights: Path):
-    tool = ActionRecognizer(action_weights, detector=fake_detector()).as_tool()
+    detector = fake_detector()
+    tool = tools_over(detector, recognizer=ActionRecognizer(action_weights, detector=detector))["recognize_action"]
     call = tool.invoke(VideoSession(tiny_video), {"start_s": 1.0, "end_s": 3.0, "track_id": 99})
     assert not call.ok and "track 99" in call.text and "person" in call.text
 
@@ -92,11 +94,14 @@ def test_unknown_track_is_an_error_that_lists_the_tracks(tiny_video: Path, actio
 def test_missing_and_corrupt_weights(tmp_path: Path, tiny_video: Path):
     session = VideoSession(tiny_video)
     args = {"start_s": 1.0, "end_s": 3.0}
-    missing = ActionRecognizer(tmp_path / "none.safetensors", detector=fake_detector()).as_tool().invoke(session, args)
+    detector = fake_detector()
+    missing = tools_over(detector, recognizer=ActionRecognizer(tmp_path / "none.safetensors", detector=detector))[
+        "recognize_action"].invoke(session, args)
     assert not missing.ok and "none.safetensors" in missing.error
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 64)
-    corrupt = ActionRecognizer(bad, detector=fake_detector()).as_tool().invoke(session, args)
+    corrupt = tools_over(detector, recognizer=ActionRecognizer(bad, detector=detector))["recognize_action"].invoke(
+        session, args)
     assert not corrupt.ok and "bad.safetensors" in corrupt.error and "cannot be loaded" in corrupt.error
 
 

@@ -11,7 +11,8 @@ from vidagent.agent.answer import Answer, build_answer, coerce_value, infer_type
 @pytest.mark.parametrize(("text", "kind", "value"), [
     ("3", "number", 3), ("There are 2 dogs.", "number", 2), ("two", "number", 2), ("1.5", "number", 1.5),
     ("2.0-4.5", "interval", [2.0, 4.5]), ("from 2 to 4.5 s", "interval", [2.0, 4.5]),
-    ("[2.0, 4.5]", "interval", [2.0, 4.5]), ("The red car", "label", "red car"), ("Jump.", "label", "jump"),
+    ("[2.0, 4.5]", "interval", [2.0, 4.5]), ("4.5-2.0", "interval", [2.0, 4.5]),  # reversed: put in order
+    ("The red car", "label", "red car"), ("Jump.", "label", "jump"),
 ])
 def test_coerce_with_the_given_type(text, kind, value):
     assert coerce_value(text, kind)[1:] == (value, None)
@@ -32,7 +33,7 @@ def test_choices_by_letter_index_or_text():
 
 def test_unreadable_values_say_why():
     assert coerce_value("many", "number")[2] == "'many' contains no number"
-    assert "not a time span" in coerce_value("4.5-2.0", "interval")[2]
+    assert "not a time span" in coerce_value("at 3.0 s", "interval")[2]  # one number is no span
     with pytest.raises(ValueError):
         coerce_value("3", "float")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tool_fakes import fake_detector
+from tool_fakes import fake_detector, tools_over
 
 from vidagent.tools import VideoSession
-from vidagent.tools.describe import FrameDescriber, position_words
+from vidagent.tools.default_tools import position_words
 
 
 def test_position_words():
@@ -17,19 +17,18 @@ def test_position_words():
 
 
 def test_describe_reports_the_square_where_it_is(tiny_video: Path):
-    detector = fake_detector()
-    describer = FrameDescriber(detector)
+    tools = tools_over(fake_detector())
     session = VideoSession(tiny_video)
-    early = describer.run(session, 0.2)
-    late = describer.run(session, 5.0)
+    early = tools["describe_frame"](session, t_s=0.2)
+    late = tools["describe_frame"](session, t_s=5.0)
     assert [o.label for o in early.objects] == ["person"] and early.objects[0].position == "left"
     assert late.objects[0].position == "center"  # x = 150..180 of 320
     assert early.objects[0].color == "white"
-    track_ids = {t.track_id for t in detector.run(session, 0.0, 6.0).tracks}
+    track_ids = {t.track_id for t in tools["detect_objects"](session, start_s=0.0, end_s=6.0).tracks}
     assert early.objects[0].box.track_id in track_ids
     assert "white person (left, track" in early.to_text()
 
 
 def test_time_outside_the_video_is_an_error(tiny_video: Path):
-    call = FrameDescriber(fake_detector()).as_tool().invoke(VideoSession(tiny_video), {"t_s": 99.0})
+    call = tools_over(fake_detector())["describe_frame"].invoke(VideoSession(tiny_video), {"t_s": 99.0})
     assert not call.ok and "outside the video" in call.text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tool_fakes import FakeYolo, fake_detector
+from tool_fakes import FakeYolo, fake_detector, tools_over
 from vidagent.tools import VideoSession
 from vidagent.tools.colors import PALETTE, box_color
 from vidagent.tools.detector import ObjectDetector
@@ -15,8 +15,8 @@ from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merg
 
 
 def test_one_moving_object_is_one_track(tiny_video: Path):
-    detector = fake_detector()
-    result = detector.run(VideoSession(tiny_video), 0.0, 6.0)
+    detect = tools_over(fake_detector())["detect_objects"]
+    result = detect(VideoSession(tiny_video), start_s=0.0, end_s=6.0)
     assert result.counts == {"person": 1}
     assert result.max_simultaneous == {"person": 1}
     track = result.tracks[0]
@@ -29,8 +29,9 @@ def test_one_moving_object_is_one_track(tiny_video: Path):
 def test_track_ids_are_stable_across_calls_and_spans(tiny_video: Path):
     detector = fake_detector()
     session = VideoSession(tiny_video)
-    whole = detector.run(session, 0.0, 6.0)
-    part = detector.run(session, 2.0, 3.0)
+    detect = tools_over(detector)["detect_objects"]
+    whole = detect(session, start_s=0.0, end_s=6.0)
+    part = detect(session, start_s=2.0, end_s=3.0)
     assert [t.track_id for t in part.tracks] == [t.track_id for t in whole.tracks]
     assert all(2.0 <= b.t_s < 3.0 for b in part.tracks[0].boxes)
     assert detector.model.calls == 30  # the video was detected once (6 s at 5 fps)
@@ -39,7 +40,7 @@ def test_track_ids_are_stable_across_calls_and_spans(tiny_video: Path):
 def test_a_short_occlusion_keeps_the_track(tiny_video: Path):
     detector = fake_detector()
     detector.model = FakeYolo(drop={10, 11, 12, 13})  # 0.8 s without detections
-    result = detector.run(VideoSession(tiny_video), 0.0, 6.0)
+    result = tools_over(detector)["detect_objects"](VideoSession(tiny_video), start_s=0.0, end_s=6.0)
     assert result.counts == {"person": 1}
 
 
@@ -82,21 +83,23 @@ def test_weak_tracklets_are_dropped():
     assert drop_weak([short], min_frames=2, min_conf=0.5) == [short]
 
 
-def test_classes_filter_and_plurals(tiny_video: Path):
-    detector = fake_detector()
+def test_classes_filter_plurals_and_every_class_words(tiny_video: Path):
+    detect = tools_over(fake_detector())["detect_objects"]
     session = VideoSession(tiny_video)
-    assert detector.run(session, 0.0, 6.0, classes=["people"]).counts == {"person": 1}
-    assert detector.run(session, 0.0, 6.0, classes=["cars"]).counts == {}
+    assert detect(session, start_s=0.0, end_s=6.0, classes=["people"]).counts == {"person": 1}
+    assert detect(session, start_s=0.0, end_s=6.0, classes=["cars"]).counts == {}
+    for every in (["objects"], ["anything"], ["everything"], [], None):
+        assert detect(session, start_s=0.0, end_s=6.0, classes=every).counts == {"person": 1}
 
 
 def test_unknown_class_lists_the_known_ones(tiny_video: Path):
-    tool = fake_detector().as_tool()
+    tool = tools_over(fake_detector())["detect_objects"]
     call = tool.invoke(VideoSession(tiny_video), {"start_s": 0.0, "end_s": 2.0, "classes": ["unicorn"]})
     assert not call.ok and "unicorn" in call.text and "person, car, ball" in call.text
 
 
 def test_bad_spans_are_error_observations(tiny_video: Path):
-    tool = fake_detector().as_tool()
+    tool = tools_over(fake_detector())["detect_objects"]
     session = VideoSession(tiny_video)
     assert "outside the video" in tool.invoke(session, {"start_s": 50.0, "end_s": 60.0}).text
     assert "empty time range" in tool.invoke(session, {"start_s": 2.0, "end_s": 2.0}).text
@@ -104,11 +107,12 @@ def test_bad_spans_are_error_observations(tiny_video: Path):
 
 def test_missing_and_corrupt_weights_name_the_file_and_the_fix(tmp_path: Path, tiny_video: Path):
     session = VideoSession(tiny_video)
-    missing = ObjectDetector(tmp_path / "nope.pt").as_tool().invoke(session, {"start_s": 0.0, "end_s": 1.0})
+    missing = tools_over(ObjectDetector(tmp_path / "nope.pt"))["detect_objects"].invoke(
+        session, {"start_s": 0.0, "end_s": 1.0})
     assert not missing.ok and "nope.pt" in missing.error and "train_detector" in missing.error
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    corrupt = ObjectDetector(bad).as_tool().invoke(session, {"start_s": 0.0, "end_s": 1.0})
+    corrupt = tools_over(ObjectDetector(bad))["detect_objects"].invoke(session, {"start_s": 0.0, "end_s": 1.0})
     assert not corrupt.ok and "bad.pt" in corrupt.error and "cannot be loaded" in corrupt.error
 
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from tiny_planner import some_split, tiny_world
-
 from vidagent.agent.chat_models.scripted import ScriptedChatModel
 from vidagent.policies.environment import WorldData, make_toolbox
 from vidagent.policies.evaluate import (
@@ -18,6 +17,7 @@ from vidagent.policies.evaluate import (
     parse_suite,
     write_report,
 )
+from vidagent.tasks.questions import GENERATOR_VERSION, UNVERSIONED
 from vidagent.tasks.verify import verify
 from vidagent.tools.toolbox import Toolbox
 
@@ -27,7 +27,7 @@ def env(tmp_path_factory):
     root = tiny_world(tmp_path_factory.mktemp("world"))
     world = WorldData.load(root)
     questions = world.questions(some_split(root))
-    return world, questions, make_toolbox("oracle", world)
+    return world, questions, make_toolbox("world-truth", world)
 
 
 def test_oracle_programs_on_oracle_tools_are_all_right(env):
@@ -85,3 +85,31 @@ def test_merge_refuses_rows_on_different_questions(env, tmp_path):
     assert len(json.loads(merged.read_text())["rows"]) == 2 and "oracle programs" in md.read_text()
     with pytest.raises(Exception, match="different questions"):
         merge_reports([a, b], tmp_path / "bad")
+
+
+def test_merge_refuses_rows_of_different_generator_versions_on_the_same_ids(env, tmp_path):
+    from vidagent.errors import ConfigError
+    from vidagent.policies.evaluate import merge_reports
+
+    world, questions, toolbox = env
+    paths = []
+    for version in (GENERATOR_VERSION, UNVERSIONED):
+        row = evaluate_oracle(toolbox, questions, world.video_path)
+        row.generator_version = version
+        paths.append(write_report([row], tmp_path / version, {"command": version})[0])
+    with pytest.raises(ConfigError, match="different generator versions") as error:
+        merge_reports(paths, tmp_path / "merged")
+    assert "regenerate the world" in error.value.fix
+
+
+def test_eval_command_records_the_world_generator_version(env, tmp_path, capsys):
+    from vidagent.cli import main
+
+    world, _, _ = env
+    out = tmp_path / "eval"
+    assert main(["eval", "--world", str(world.world.root), "--suite", f"world:{some_split(world.world.root)}",
+                 "--rows", "oracle", "--tools", "world-truth", "--out", str(out)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["generator_version"] == GENERATOR_VERSION
+    assert [r["generator_version"] for r in data["rows"]] == [GENERATOR_VERSION]
+    assert f"made by world generator {GENERATOR_VERSION}" in capsys.readouterr().out

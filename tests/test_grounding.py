@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tool_fakes import tools_over
 from vidagent.tools import VideoSession
 from vidagent.tools.grounding import MomentGrounder, search_windows, stack_frames
 
@@ -59,7 +60,7 @@ def test_grounding_runs_and_caches_embeddings_on_disk(tiny_video: Path, tiny_cli
     weights, config = tiny_clip
     grounder = MomentGrounder(weights, config=config, cache_dir=tmp_path)
     session = VideoSession(tiny_video)
-    call = grounder.as_tool().invoke(session, {"query": "a white square moves", "top_k": 2})
+    call = tools_over(grounder=grounder)["ground_moment"].invoke(session, {"query": "a white square moves", "top_k": 2})
     assert call.ok, call.error
     assert "initialized randomly" not in caplog.text  # open_clip's warning, false once the weights are loaded
     logging.getLogger().warning("initialized randomly, on purpose")  # the filter is gone after loading
@@ -70,14 +71,13 @@ def test_grounding_runs_and_caches_embeddings_on_disk(tiny_video: Path, tiny_cli
     assert len(list(tmp_path.glob("*.npz"))) == 1
     fresh = MomentGrounder(weights, config=config, cache_dir=tmp_path)
     fresh_session = VideoSession(tiny_video)
-    again = fresh.run(fresh_session, "a white square moves", top_k=2) if fresh.setup() is None else None
-    assert again.spans == call.result.spans
+    assert fresh.moments(fresh_session, "a white square moves", 2) == call.result.spans
     assert fresh_session.frames_seen == 0  # served from the npz cache: no frames sampled
 
 
 def test_empty_query_and_bad_top_k(tiny_video: Path, tiny_clip: tuple[Path, Path], tmp_path: Path):
     weights, config = tiny_clip
-    tool = MomentGrounder(weights, config=config, cache_dir=tmp_path).as_tool()
+    tool = tools_over(grounder=MomentGrounder(weights, config=config, cache_dir=tmp_path))["ground_moment"]
     session = VideoSession(tiny_video)
     empty = tool.invoke(session, {"query": "  "})
     assert not empty.ok and "query is empty" in empty.text
@@ -86,9 +86,10 @@ def test_empty_query_and_bad_top_k(tiny_video: Path, tiny_clip: tuple[Path, Path
 
 def test_missing_and_corrupt_weights(tmp_path: Path, tiny_video: Path):
     session = VideoSession(tiny_video)
-    missing = MomentGrounder(tmp_path / "none.safetensors").as_tool().invoke(session, {"query": "a dog"})
+    missing = tools_over(grounder=MomentGrounder(tmp_path / "none.safetensors", backend="clip"))[
+        "ground_moment"].invoke(session, {"query": "a dog"})
     assert not missing.ok and "none.safetensors" in missing.error
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"garbage")
-    corrupt = MomentGrounder(bad).as_tool().invoke(session, {"query": "a dog"})
+    corrupt = tools_over(grounder=MomentGrounder(bad, backend="clip"))["ground_moment"].invoke(session, {"query": "a dog"})
     assert not corrupt.ok and "bad.safetensors" in corrupt.error and "cannot be loaded" in corrupt.error

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from vidagent.errors import ToolError
 from vidagent.tools import VideoSession
 from vidagent.tools.action import CLIP_FRAMES, STEP_S
@@ -25,12 +24,12 @@ from vidagent.tools.fused_grounding import (
     classify_windows,
     collision_span,
     event_span,
-    lemmatize,
     non_overlapping,
     parse_query,
 )
 from vidagent.tools.grounding import MomentGrounder
-from vidagent.tools.results import Box, GroundingResult, ScoredSpan, Track
+from vidagent.tools.results import Box, ScoredSpan, Track
+from vidagent.words import canonical
 
 ACTIONS = ("walk", "run", "jump", "fall", "lie", "stand", "wave", "drive", "ride", "stop", "still", "roll",
            "bounce", "slide", "fly")
@@ -49,8 +48,8 @@ VOCAB = Vocabulary(
     ("waving", "wave"), ("stopped", "stop"), ("ran", "run"), ("boxes", "box"), ("people", "person"),
     ("leaves", "leave"), ("xyzzy", "xyzzy"),
 ])
-def test_lemmatize(word: str, lemma: str):
-    assert lemmatize(word, VOCAB.words()) == lemma
+def test_query_words_lemmatise_toward_the_vocabulary(word: str, lemma: str):
+    assert canonical(word, VOCAB.words()) == lemma
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -69,6 +68,13 @@ def test_lemmatize(word: str, lemma: str):
     ("the blue dog enters", ParsedQuery(Subject("dog", "blue"), event="enter")),
     ("the orange car leaves", ParsedQuery(Subject("car", "orange"), event="leave")),
     ("the white ball hits the purple box",
+     ParsedQuery(Subject("ball", "white"), event="collide", other=Subject("box", "purple"))),
+    # synonyms and phrases of vidagent.words
+    ("the red vehicle halts", ParsedQuery(Subject("car", "red"), ("stop",))),
+    ("a man is not moving", ParsedQuery(Subject("person", None), ("stand",))),
+    ("the ball rolls along", ParsedQuery(Subject("ball", None), ("roll",))),
+    ("the dog shows up", ParsedQuery(Subject("dog", None), event="enter")),
+    ("the white ball crashes into the purple box",
      ParsedQuery(Subject("ball", "white"), event="collide", other=Subject("box", "purple"))),
 ])
 def test_parse_query(query: str, expected: ParsedQuery):
@@ -111,6 +117,9 @@ def test_non_overlapping_keeps_the_best_of_overlapping_spans():
     spans = [ScoredSpan(0.0, 2.0, 0.5), ScoredSpan(0.2, 2.2, 0.9), ScoredSpan(5.0, 6.0, 0.3)]
     assert non_overlapping(spans, 3) == [ScoredSpan(0.2, 2.2, 0.9), ScoredSpan(5.0, 6.0, 0.3)]
     assert non_overlapping(spans, 1) == [ScoredSpan(0.2, 2.2, 0.9)]
+    # one interval_iou (vidagent.answers): the same moment twice is one span, a moment inside a span is not
+    points = [ScoredSpan(0.0, 0.0, 0.9), ScoredSpan(0.0, 0.0, 0.8), ScoredSpan(0.0, 1.0, 0.7)]
+    assert non_overlapping(points, 3) == [ScoredSpan(0.0, 0.0, 0.9), ScoredSpan(0.0, 1.0, 0.7)]
 
 
 def _track(track_id: int, label: str, color: str, times: np.ndarray, x: np.ndarray | float = 10.0) -> Track:
@@ -197,17 +206,16 @@ def _routed(backend: str) -> MomentGrounder:
 def test_routing_between_fused_and_clip(tiny_video: Path):
     session = VideoSession(tiny_video)
     auto = _routed("auto")
-    assert auto.run(session, "the red car stops").spans[0].start_s == 1.0  # parses: fused
-    assert auto.run(session, "a white square moves").spans[0].start_s == 3.0  # does not: CLIP
+    assert auto.moments(session, "the red car stops", 3)[0].start_s == 1.0  # parses: fused
+    assert auto.moments(session, "a white square moves", 3)[0].start_s == 3.0  # does not: CLIP
     assert dict(auto.backend_counts) == {"fused": 1, "clip": 1}
-    assert _routed("clip").run(session, "the red car stops").spans[0].start_s == 3.0
+    assert _routed("clip").moments(session, "the red car stops", 3)[0].start_s == 3.0
     fused = _routed("fused")
     with pytest.raises(ToolError, match="cannot read"):
-        fused.run(session, "a white square moves")
+        fused.moments(session, "a white square moves", 3)
     empty = _routed("auto")
     empty.fused_spans = lambda video, parsed, top_k: []  # type: ignore[method-assign]
-    assert empty.run(session, "the red car stops").spans[0].start_s == 3.0  # no such car tracked: CLIP
-    assert isinstance(empty.run(session, "the red car stops"), GroundingResult)
+    assert empty.moments(session, "the red car stops", 3)[0].start_s == 3.0  # no such car tracked: CLIP
 
 
 def test_backend_is_checked_and_named_in_the_fingerprint():

@@ -21,7 +21,7 @@ def env(tmp_path_factory):
     root = tiny_world(tmp_path_factory.mktemp("world"))
     world = WorldData.load(root)
     split = some_split(root)
-    return root, split, world, make_toolbox("oracle", world), smollm2_tokenizer()
+    return root, split, world, make_toolbox("world-truth", world), smollm2_tokenizer()
 
 
 def grpo_config(root, split, out, **overrides) -> GRPOConfig:

@@ -4,7 +4,9 @@ run against the ground-truth tools, answers its question correctly)."""
 from __future__ import annotations
 
 import pytest
+from vidagent.errors import ToolArgumentError, ToolError
 from vidagent.tasks.oracle import (
+    TOOL_ARGS,
     GroundTruthTools,
     Program,
     ProgramError,
@@ -83,17 +85,33 @@ def test_selectors_pick_exactly_one_item():
         resolve_path(results, "moment.spans.0.start_s")
 
 
-def test_ground_truth_tools_answer_like_the_real_ones(generated):
+def test_ground_truth_tools_answer_exactly_in_the_real_tools_form(generated):
     truth = generated[0].truth
     tools = GroundTruthTools(truth)
-    whole = tools.detect_objects(0.0, truth.duration_s)
+    whole = tools.call("detect_objects", {"start_s": 0.0, "end_s": truth.duration_s})
     assert sum(whole.counts.values()) == len([o for o in truth.objects if o.visible_boxes()])
     assert "track" in whole.to_text()
     seg = truth.segments[0]
-    moment = tools.ground_moment(seg.caption)
+    moment = tools.call("ground_moment", {"query": seg.caption})
     if sum(s.caption == seg.caption for s in truth.segments) == 1:
         assert (moment.spans[0].start_s, moment.spans[0].end_s) == (seg.start_s, seg.end_s)
-    action = tools.recognize_action(seg.start_s, seg.end_s, seg.track_id)
+    action = tools.call("recognize_action", {"start_s": seg.start_s, "end_s": seg.end_s, "track_id": seg.track_id})
     assert action.actions[0].label == seg.action and action.actions[0].score == 1.0
-    frame = tools.describe_frame(seg.start_s)
-    assert all(o.position in ("left", "center", "right") for o in frame.objects)
+    frame = tools.call("describe_frame", {"t_s": seg.start_s})
+    positions = {f"{v}{h}" for v in ("", "top ", "bottom ") for h in ("left", "center", "right")}
+    assert frame.objects and all(o.position in positions for o in frame.objects)
+
+
+def test_ground_truth_tools_check_arguments_like_the_real_ones(generated):
+    tools = GroundTruthTools(generated[0].truth)
+    with pytest.raises(ToolError, match="unknown class"):
+        tools.call("detect_objects", {"start_s": 0.0, "end_s": 2.0, "classes": ["dragon"]})
+    with pytest.raises(ToolArgumentError, match="top_k"):
+        tools.call("ground_moment", {"query": "a dog", "top_k": 0})
+    assert tools.call("detect_objects", {"start_s": 0.0, "end_s": 2.0, "classes": ["people"]}).counts.keys() <= {"person"}
+
+
+def test_oracle_programs_may_use_exactly_the_tool_functions_arguments():
+    assert TOOL_ARGS == {"detect_objects": ("start_s", "end_s", "classes"),
+                         "recognize_action": ("start_s", "end_s", "track_id"),
+                         "ground_moment": ("query", "top_k"), "describe_frame": ("t_s",)}

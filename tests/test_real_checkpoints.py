@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tool_fakes import fake_detector
+from tool_fakes import fake_detector, tools_over
 
 from vidagent.tools import VideoSession
 from vidagent.tools.action import ActionRecognizer
@@ -36,7 +36,7 @@ def ultralytics_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_ultralytics_checkpoint_loads_with_its_own_class_names(ultralytics_checkpoint: Path, tiny_video: Path):
     detector = ObjectDetector(ultralytics_checkpoint)
     assert detector.class_names[:3] == ["person", "thing1", "car"] and len(detector.class_names) == 80
-    tool = detector.as_tool()
+    tool = tools_over(detector)["detect_objects"]
     session = VideoSession(tiny_video)
     call = tool.invoke(session, {"start_s": 0.0, "end_s": 2.0, "classes": ["car"]})
     assert call.ok, call.error
@@ -69,7 +69,8 @@ def test_open_clip_state_dict_loads(tmp_path: Path, tiny_video: Path):
     weights = tmp_path / "open_clip_pytorch_model.bin"
     torch.save(model.state_dict(), weights)  # the format open_clip checkpoints ship in
     grounder = MomentGrounder(weights, model_name="real-format-clip", config=config, cache_dir=tmp_path / "emb")
-    call = grounder.as_tool().invoke(VideoSession(tiny_video), {"query": "a white square", "top_k": 1})
+    call = tools_over(grounder=grounder)["ground_moment"].invoke(VideoSession(tiny_video),
+                                                                 {"query": "a white square", "top_k": 1})
     assert call.ok, call.error
     assert grounder.model.frame_stack == 1 and len(call.result.spans) == 1
 
@@ -79,8 +80,8 @@ def test_open_clip_unknown_model_name_is_explained(tmp_path: Path, tiny_video: P
 
     weights = tmp_path / "w.pt"
     torch.save({"x": torch.zeros(1)}, weights)
-    call = MomentGrounder(weights, model_name="No-Such-CLIP", config=None).as_tool().invoke(
-        VideoSession(tiny_video), {"query": "a dog"})
+    grounder = MomentGrounder(weights, model_name="No-Such-CLIP", config=None, backend="clip")
+    call = tools_over(grounder=grounder)["ground_moment"].invoke(VideoSession(tiny_video), {"query": "a dog"})
     assert not call.ok and "No-Such-CLIP" in call.text
 
 
@@ -95,7 +96,8 @@ def test_transformers_video_classifier_from_a_local_directory(tmp_path: Path, ti
     detector = fake_detector()
     recognizer = ActionRecognizer(tmp_path / "videomae", detector=detector)
     session = VideoSession(tiny_video)
-    track_id = detector.run(session, 0.0, 6.0).tracks[0].track_id
-    call = recognizer.as_tool().invoke(session, {"start_s": 1.0, "end_s": 3.0, "track_id": track_id})
+    tools = tools_over(detector, recognizer=recognizer)
+    track_id = tools["detect_objects"](session, start_s=0.0, end_s=6.0).tracks[0].track_id
+    call = tools["recognize_action"].invoke(session, {"start_s": 1.0, "end_s": 3.0, "track_id": track_id})
     assert call.ok, call.error
     assert {a.label for a in call.result.actions} == set(labels)

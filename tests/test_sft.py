@@ -20,7 +20,7 @@ def setup(tmp_path_factory):
     world = WorldData.load(root)
     split = some_split(root)
     questions = world.questions(split, 4)
-    trajectories, skipped = oracle_trajectories(questions, world.video_path, make_toolbox("oracle", world),
+    trajectories, skipped = oracle_trajectories(questions, world.video_path, make_toolbox("world-truth", world),
                                                 local_chat_model(model, tokenizer))
     assert not skipped and len(trajectories) == 4
     return root, split, tokenizer, model, trajectories

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vidagent.errors import ConfigError, ToolArgumentError, VideoError
+from vidagent.errors import ConfigError, ToolArgumentError, ToolCrash, ToolDefinitionError, ToolError, VideoError
 from vidagent.tools import Tool, Toolbox, VideoSession, VisionTool, tool
 from vidagent.tools.base import ARGUMENT_ERROR_TEMPLATE, parse_docstring
 from vidagent.tools.results import MAX_OBSERVATION_CHARS, TimeSpan, ToolResult
@@ -20,6 +20,12 @@ class Echo(ToolResult):
 
     def render(self) -> str:
         return f"{self.label} in {self.span} " * 200  # deliberately long: to_text must bound it
+
+
+@dataclass
+class BadRender(ToolResult):
+    def render(self) -> str:
+        raise KeyError("missing field")
 
 
 @tool
@@ -87,13 +93,41 @@ def test_invoke_turns_failures_into_error_observations(tiny_video: Path):
     failed = explode.invoke(session, {})
     assert failed.text == "Error: explode failed: decoder broke. Try other arguments or another tool."
 
+
+
+def test_a_bug_in_a_tool_raises_for_the_developer(tiny_video: Path):
+    """As LangGraph's ToolNode: reported failures are observations, anything else is a crash that stops the run."""
+    session = VideoSession(tiny_video)
+
     @tool
     def buggy(video: VideoSession) -> Echo:
         """Has a bug."""
         return 1 / 0
 
-    crashed = buggy.invoke(session, {})
-    assert "ZeroDivisionError" in crashed.text and "Traceback" in crashed.error
+    with pytest.raises(ToolCrash, match=r"tool buggy crashed: ZeroDivisionError: division by zero at .*in buggy") as crash:
+        buggy.invoke(session, {})
+    assert "ToolError" in crash.value.fix and isinstance(crash.value.__cause__, ZeroDivisionError)
+
+    @tool
+    def renders_badly(video: VideoSession) -> BadRender:
+        """Returns a result whose text cannot be made."""
+        return BadRender()
+
+    with pytest.raises(ToolCrash, match="KeyError"):
+        renders_badly.invoke(session, {})
+
+    @tool
+    def picky(video: VideoSession, n: int) -> Echo:
+        """Rejects odd numbers the way a tool should: with a ToolError the model can act on.
+
+        Args:
+            n: An even number.
+        """
+        if n % 2:
+            raise ToolError(f"{n} is odd", "pass an even number")
+        return Echo(TimeSpan(0.0, 1.0), str(n))
+
+    assert picky.invoke(session, {"n": 3}).text == "Error: picky failed: 3 is odd. Try other arguments or another tool."
 
 
 def test_to_text_is_bounded(tiny_video: Path):
@@ -105,14 +139,29 @@ def test_tools_need_a_video_parameter_and_annotations():
     def no_video(start_s: float) -> Echo:
         """x"""
 
-    with pytest.raises(TypeError, match="first parameter must be `video"):
+    with pytest.raises(ToolDefinitionError, match="first parameter must be `video"):
         Tool(no_video)
 
     def untyped(video, start_s) -> Echo:
-        """x"""
+        """x
 
-    with pytest.raises(TypeError, match="needs a type annotation"):
+        Args:
+            start_s: Start.
+        """
+
+    with pytest.raises(ToolDefinitionError, match="needs a type annotation"):
         Tool(untyped)
+
+    def undocumented(video: VideoSession, start_s: float, end_s: float) -> Echo:
+        """Has a summary but documents only one argument.
+
+        Args:
+            start_s: Start.
+        """
+
+    with pytest.raises(ToolDefinitionError, match=r"does not describe \['end_s'\]") as error:
+        Tool(undocumented)
+    assert "Args:" in error.value.fix
 
 
 def test_vision_tool_sets_up_lazily_once(tiny_video: Path):

@@ -7,6 +7,7 @@ import json
 import pytest
 from vidagent.cli import main
 from vidagent.errors import ConfigError
+from vidagent.tasks.questions import GENERATOR_VERSION
 from vidagent.tasks.splits import SPLITS, split_of, video_seed
 from vidagent.tasks.world.config import WorldConfig
 from vidagent.tasks.world.generate import generate_video, generate_world, load_world, render_frames
@@ -69,6 +70,7 @@ def test_generate_world_directory(tmp_path):
     summary = generate_world(tmp_path, 4, seed=3, config=SHORT, workers=1, progress=False)
     assert summary.videos == 4 and summary.questions > 0
     world = load_world(tmp_path)
+    assert world.generator_version == GENERATOR_VERSION == world.manifest["generator_version"]
     ids = [v for ids in world.manifest["splits"].values() for v in ids]
     assert sorted(ids) == sorted(world.truths) and len(ids) == len(set(ids)) == 4
     for name, members in world.manifest["splits"].items():
@@ -92,10 +94,12 @@ def test_cli_generate_parallel_and_stats(tmp_path, capsys):
     code = main(["world", "generate", "--videos", "3", "--seed", "5", "--out", str(out), "--workers", "2",
                  "--config", str(config), "--questions-per-video", "5", "--no-progress"])
     assert code == 0
-    assert "wrote 3 videos" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "wrote 3 videos" in printed and f"generator {GENERATOR_VERSION}" in printed
     assert len(list(out.glob("*.mp4"))) == 3
     assert main(["world", "stats", str(out)]) == 0
     report = capsys.readouterr().out
+    assert f"generator {GENERATOR_VERSION} (current)" in report
     for table in ("family", "answer type", "action (segments)", "class"):
         assert table in report
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidagent.tools import Tool
+from vidagent.tools.default_tools import DefaultTools
 from vidagent.tools.detector import Detections, ObjectDetector
+from vidagent.tools.world_models import WorldModels
 
 
 def square_box(frame: int) -> tuple[float, float, float, float]:
@@ -42,3 +45,8 @@ def fake_detector(**kwargs) -> ObjectDetector:
     detector = ObjectDetector("unused.pt", **kwargs)
     detector.model = FakeYolo()  # type: ignore[assignment]
     return detector
+
+
+def tools_over(detector: ObjectDetector | None = None, **models) -> dict[str, Tool]:
+    """The default tools over ``WorldModels(detector, ...)``, by name."""
+    return {t.name: t for t in DefaultTools(WorldModels(detector, **models)).tools()}

@@ -1,4 +1,4 @@
-"""``recognize_action``: what an object (a track) or the scene is doing over a time span.
+"""The world action model: what a tracked object is doing over a time span (for ``recognize_action``).
 
 Default backend: ``ActionNet``, a small model trained on world clips (``python -m vidagent.tools.train_action``).
 It sees ``CLIP_FRAMES`` crops around the actor, ``STEP_S`` seconds apart, each with its difference to the
@@ -20,11 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from vidagent.errors import ToolError
-from vidagent.tools.base import VisionTool
 from vidagent.tools.defaults import ACTION_WEIGHTS, REBUILD, corrupt_weights, require_weights, weights_fingerprint
 from vidagent.tools.detector import ObjectDetector
-from vidagent.tools.results import ActionResult, Box, ScoredLabel, TimeSpan, Track
+from vidagent.tools.results import Box, ScoredLabel, Track
 from vidagent.tools.video import VideoSession
 
 CLIP_FRAMES = 8  # frames per clip
@@ -173,16 +171,14 @@ class TransformersBackend:
             return torch.softmax(logits, dim=1).numpy()
 
 
-class ActionRecognizer(VisionTool):
+class ActionRecognizer:
     """Action recognition over tracks from ``detector`` (a shared ``ObjectDetector``)."""
 
-    name = "recognize_action"
-
     def __init__(self, weights: str | Path | None = None, *, detector: ObjectDetector | None = None,
-                 top_k: int = 3, crop: int = CROP):
+                 crop: int = CROP):
         self.weights = Path(weights).expanduser() if weights is not None else ACTION_WEIGHTS
         self.detector = detector or ObjectDetector()
-        self.top_k, self.crop = top_k, crop
+        self.crop = crop
         self.backend: ActionNetBackend | TransformersBackend | None = None
 
     def setup(self) -> None:
@@ -195,7 +191,7 @@ class ActionRecognizer(VisionTool):
                 self.backend = ActionNetBackend(self.weights, rebuild)
 
     def fingerprint(self) -> str:
-        return f"action:{weights_fingerprint(self.weights)}:{self.top_k}:{self.detector.fingerprint()}"
+        return f"action:{weights_fingerprint(self.weights)}:{self.detector.fingerprint()}"
 
     @property
     def labels(self) -> list[str]:
@@ -203,32 +199,20 @@ class ActionRecognizer(VisionTool):
         assert self.backend is not None
         return self.backend.labels
 
-    def run(self, video: VideoSession, start_s: float, end_s: float, track_id: int | None = None) -> ActionResult:
-        """Recognise what an object (or, without track_id, anyone in the scene) is doing in a time span.
+    def classify_tracks(self, video: VideoSession, start_s: float, end_s: float,
+                        tracks: list[Track]) -> list[ScoredLabel]:
+        """Every action label with its best probability over ``tracks`` in the span, best first.
 
-        Args:
-            start_s: Start of the span in seconds.
-            end_s: End of the span in seconds.
-            track_id: The object to look at, a track id from detect_objects; omit it for the whole scene.
-        """
-        start_s, end_s = video.ref.check_range(start_s, end_s)
-        tracks, _, _ = self.detector.tracks_in_span(video, *self.context_span(video, start_s, end_s))
-        if track_id is not None:
-            chosen = [t for t in tracks if t.track_id == track_id]
-            if not chosen:
-                seen = ", ".join(f"{t.track_id} ({t.label})" for t in tracks) or "none"
-                raise ToolError(f"track {track_id} is not seen in {start_s:.1f}-{end_s:.1f}s (tracks there: {seen})",
-                                "call detect_objects for this span and use one of its track ids")
-        else:
-            chosen = [t for t in tracks if any(start_s <= b.t_s <= end_s for b in t.boxes)]
-            if not chosen:
-                return ActionResult(TimeSpan(start_s, end_s), None, [])
+        The tracks' boxes are taken from the detector over the span plus half a clip on each side, so a
+        short span still yields a full clip."""
+        self.setup()
+        context = {t.track_id: t for t in self.detector.tracks_in_span(video, *self.context_span(video, start_s,
+                                                                                                   end_s))[0]}
+        chosen = [context.get(t.track_id, t) for t in tracks]
         probabilities = np.stack([self.mask_by_class(self.classify_track(video, t, start_s, end_s), t.label)
                                   for t in chosen])  # [K, C]
         scores = probabilities.max(axis=0)  # [C]
-        order = np.argsort(-scores)[: self.top_k]
-        return ActionResult(TimeSpan(start_s, end_s), track_id,
-                            [ScoredLabel(self.labels[i], round(float(scores[i]), 3)) for i in order])
+        return [ScoredLabel(self.labels[i], round(float(scores[i]), 3)) for i in np.argsort(-scores)]
 
     def mask_by_class(self, probabilities: np.ndarray, label: str) -> np.ndarray:
         """Zero the actions the object's class never does (when the model knows), renormalised. [C] -> [C]"""

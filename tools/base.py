@@ -21,7 +21,6 @@ from __future__ import annotations
 import inspect
 import re
 import time
-import traceback
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from typing import Any
 
 import pydantic
 
-from vidagent.errors import ToolArgumentError, VidagentError
+from vidagent.errors import ToolArgumentError, ToolCrash, ToolDefinitionError, VidagentError
 from vidagent.tools.results import ToolResult, bounded
 
 # Shown to the model after a failed call; tests assert on these templates.
@@ -88,16 +87,24 @@ class Tool:
         self._fingerprint = fingerprint
         self.description, self.arg_docs = parse_docstring(fn.__doc__)
         signature = inspect.signature(fn)
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)  # keep Annotated[..., Field(ge=...)] bounds
         params = list(signature.parameters.values())
         if not params or params[0].name != "video":
-            raise TypeError(f"tool {self.name}: the first parameter must be `video: VideoSession`")
+            raise ToolDefinitionError(f"tool {self.name}: the first parameter must be `video: VideoSession`",
+                                      "write the tool as `def my_tool(video: VideoSession, ...)`")
         fields: dict[str, Any] = {}
         for param in params[1:]:
             if param.name not in hints:
-                raise TypeError(f"tool {self.name}: parameter {param.name!r} needs a type annotation")
+                raise ToolDefinitionError(f"tool {self.name}: parameter {param.name!r} needs a type annotation",
+                                          f"annotate it, e.g. `{param.name}: float`")
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[param.name] = (hints[param.name], pydantic.Field(default, description=self.arg_docs.get(param.name)))
+        missing = [p.name for p in params[1:] if not self.arg_docs.get(p.name)]
+        if missing:
+            raise ToolDefinitionError(
+                f"tool {self.name}: the docstring does not describe {missing}",
+                "document every argument under 'Args:' in the Google style, one line each "
+                "(`name: what it means`); the planner reads nothing else about them")
         self.result_type = hints.get("return")
         self.args_model: type[pydantic.BaseModel] = pydantic.create_model(
             _camel(self.name) + "Args", __config__=pydantic.ConfigDict(extra="forbid"), **fields
@@ -155,9 +162,13 @@ class Tool:
         return self.fn(video, **clean)
 
     def invoke(self, video: Any, arguments: dict[str, Any] | None) -> ToolCall:
-        """Run the tool for the planner: failures come back as an error observation, never raise.
+        """Run the tool for the planner, as LangGraph's ``ToolNode`` handles errors.
 
-        Results are served from ``video.result_cache`` when the session has one.
+        Invalid arguments and failures the tool reports (a ``VidagentError``: ``ToolError``, a time range
+        outside the video, a spent budget) come back as an error observation the model can act on. Any
+        other exception is a bug in the tool: it raises ``ToolCrash`` for the developer (evaluation counts
+        it as a crash, not as a wrong answer). Results are served from ``video.result_cache`` when the
+        session has one.
         """
         started = time.perf_counter()
         try:
@@ -175,17 +186,16 @@ class Tool:
         try:
             self.setup()
             result = self.fn(video, **clean)
+            text = result.to_text()
         except VidagentError as error:
             text = TOOL_ERROR_TEMPLATE.format(tool=self.name, message=error.problem.rstrip("."))
             return ToolCall(self.name, clean, None, bounded(text), error=str(error),
                             seconds=time.perf_counter() - started)
-        except Exception as error:  # a user tool's bug still must not kill the run; keep the traceback
-            text = TOOL_ERROR_TEMPLATE.format(tool=self.name, message=f"{type(error).__name__}: {error}")
-            return ToolCall(self.name, clean, None, bounded(text), error=traceback.format_exc(),
-                            seconds=time.perf_counter() - started)
+        except Exception as error:
+            raise ToolCrash.of(self.name, error) from error
         if cache is not None and self.result_type is not None:
             cache.put(video.ref.sha256, *key_parts, result=result)
-        return ToolCall(self.name, clean, result, result.to_text(), seconds=time.perf_counter() - started)
+        return ToolCall(self.name, clean, result, text, seconds=time.perf_counter() - started)
 
     def __repr__(self) -> str:
         return f"Tool({self.card()})"
@@ -257,6 +267,19 @@ def _camel(name: str) -> str:
 
 
 def _type_name(prop: dict[str, Any]) -> str:
+    """A compact type for a prompt card, with its bounds: ``int 1-10``, ``float>=0``, ``list[str]``."""
+    name = _base_type_name(prop)
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if low is not None and high is not None:
+        return f"{name} {low:g}-{high:g}"
+    if low is not None:
+        return f"{name}>={low:g}"
+    if high is not None:
+        return f"{name}<={high:g}"
+    return name
+
+
+def _base_type_name(prop: dict[str, Any]) -> str:
     if "enum" in prop:
         return "|".join(map(str, prop["enum"]))
     if "anyOf" in prop:

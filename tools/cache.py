@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ class ResultCache:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        self.write_errors = 0
         self._local = threading.local()  # one connection per thread: sqlite3 connections are not shared
         if enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,10 +115,16 @@ class ResultCache:
         key = self.make_key(video_sha256, tool, arguments, fingerprint)
         payload = json.dumps(dataclasses.asdict(result))
         # One statement is one atomic transaction; INSERT OR REPLACE keeps concurrent writers safe.
-        self._connect().execute(
-            "INSERT OR REPLACE INTO results (key, video_sha256, tool, payload, created) VALUES (?, ?, ?, ?, ?)",
-            (key, video_sha256, tool, payload, time.time()),
-        )
+        try:
+            self._connect().execute(
+                "INSERT OR REPLACE INTO results (key, video_sha256, tool, payload, created) VALUES (?, ?, ?, ?, ?)",
+                (key, video_sha256, tool, payload, time.time()),
+            )
+        except sqlite3.Error as error:  # a full disk or a locked file costs a recomputation, not the answer
+            self.write_errors += 1
+            if self.write_errors == 1:
+                warnings.warn(f"tool-result cache {self.path}: cannot write ({error}); results are not cached",
+                              RuntimeWarning, stacklevel=2)
 
     def clear(self, video_sha256: str | None = None) -> int:
         """Delete all entries, or those of one video. Returns how many were removed."""
@@ -134,4 +142,4 @@ class ResultCache:
 
     def stats(self) -> dict[str, Any]:
         return {"path": str(self.path), "enabled": self.enabled, "entries": len(self),
-                "hits": self.hits, "misses": self.misses}
+                "hits": self.hits, "misses": self.misses, "write_errors": self.write_errors}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vidagent.errors import ToolError
 from vidagent.tools.base import Tool
+from vidagent.tools.perception import Perception
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
@@ -26,26 +27,16 @@ REBUILD = {
 }
 
 
-def default_tools() -> list[Tool]:
-    """The default vision tools. Heavy weights load lazily, on a tool's first call.
+def default_tools(perception: Perception | None = None) -> list[Tool]:
+    """The default vision tools over ``perception`` (default: ``WorldModels``, the world-trained models).
 
-    ``detect_objects``, ``recognize_action``, ``ground_moment`` (its fused backend) and ``describe_frame``
-    share one detector (one model in memory, one tracking pass per video, so track ids agree between the
-    tools); ``ground_moment`` also reuses ``recognize_action``'s model.
+    The tools are declared once in ``vidagent.tools.default_tools``; the backend decides only what they
+    perceive. Heavy weights load lazily, on the first call that needs them.
     """
-    from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
-    from vidagent.tools.describe import FrameDescriber  # noqa: PLC0415
-    from vidagent.tools.detector import ObjectDetector  # noqa: PLC0415
-    from vidagent.tools.grounding import MomentGrounder  # noqa: PLC0415
+    from vidagent.tools.default_tools import DefaultTools  # noqa: PLC0415
+    from vidagent.tools.world_models import WorldModels  # noqa: PLC0415
 
-    detector = ObjectDetector()
-    recognizer = ActionRecognizer(detector=detector)
-    return [
-        detector.as_tool(),
-        recognizer.as_tool(),
-        MomentGrounder(detector=detector, recognizer=recognizer).as_tool(),
-        FrameDescriber(detector=detector).as_tool(),
-    ]
+    return DefaultTools(perception if perception is not None else WorldModels()).tools()
 
 
 def require_weights(path: Path, what: str, rebuild: str) -> Path:

@@ -1,4 +1,4 @@
-"""``detect_objects``: ultralytics YOLO + ByteTrack over a time span, with color and counts.
+"""The world detector: ultralytics YOLO + ByteTrack over a video, tracks with colors (for ``detect_objects``).
 
 ultralytics is AGPL-3.0: it is imported only inside this module (and ``train_detector``), never at
 import time of ``vidagent.tools``.
@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from vidagent.errors import ToolError
-from vidagent.tools.base import VisionTool
 from vidagent.tools.colors import box_color
 from vidagent.tools.defaults import (
     CONFIGS_DIR,
@@ -36,12 +34,11 @@ from vidagent.tools.defaults import (
     require_weights,
     weights_fingerprint,
 )
-from vidagent.tools.results import Box, DetectionResult, TimeSpan, Track
+from vidagent.tools.results import Box, Track
 from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
 from vidagent.tools.video import VideoSession
 
 TRACKER_CONFIG = CONFIGS_DIR / "bytetrack.yaml"
-PLURALS = {"people": "person", "persons": "person", "men": "person", "women": "person"}
 
 
 @dataclass
@@ -137,10 +134,8 @@ class YoloModel:
         return out
 
 
-class ObjectDetector(VisionTool):
+class ObjectDetector:
     """YOLO + ByteTrack. ``weights`` is any ultralytics detection checkpoint (default: the world model)."""
-
-    name = "detect_objects"
 
     def __init__(self, weights: str | Path | None = None, *, imgsz: int = 320, conf: float = 0.25,
                  iou: float = 0.6, sample_fps: float = 5.0, chunk_s: float = 60.0, batch_size: int = 16,
@@ -178,47 +173,6 @@ class ObjectDetector(VisionTool):
         self.setup()
         assert self.model is not None
         return list(self.model.names.values())
-
-    # -- the tool -------------------------------------------------------------------------------------
-    def run(self, video: VideoSession, start_s: float, end_s: float,
-            classes: list[str] | None = None) -> DetectionResult:
-        """Detect and track objects in a time span: each track's class, color and when it is seen, with counts.
-
-        Args:
-            start_s: Start of the span in seconds.
-            end_s: End of the span in seconds.
-            classes: Only report these object classes (e.g. ["person", "car"]); every class when omitted.
-        """
-        start_s, end_s = video.ref.check_range(start_s, end_s)
-        wanted = self.resolve_classes(classes)
-        tracks, times, frames_used = self.tracks_in_span(video, start_s, end_s)
-        tracks = [t for t in tracks if wanted is None or t.label in wanted]
-        counts: dict[str, int] = {}
-        for t in tracks:
-            counts[t.label] = counts.get(t.label, 0) + 1
-        seen_at = {(t.label, b.t_s, t.track_id) for t in tracks for b in t.boxes}
-        max_simultaneous = {label: max(sum(1 for lab, time, _ in seen_at if lab == label and time == at)
-                                       for at in times) for label in counts}
-        return DetectionResult(TimeSpan(start_s, end_s), tracks, counts, max_simultaneous, frames_used)
-
-    def resolve_classes(self, classes: list[str] | None) -> set[str] | None:
-        """Map requested names (plurals allowed) to the model's classes; unknown names list the known ones."""
-        if classes is None:
-            return None
-        known = self.class_names
-        resolved, unknown = set(), []
-        for name in classes:
-            key = name.strip().lower()
-            candidates = [key, PLURALS.get(key, key), key.removesuffix("s"), key.removesuffix("es")]
-            match = next((c for c in candidates if c in known), None)
-            if match is None:
-                unknown.append(name)
-            else:
-                resolved.add(match)
-        if unknown:
-            raise ToolError(f"unknown class {unknown}; the detector knows: {', '.join(known)}",
-                            "use one of the known class names, or omit classes")
-        return resolved
 
     # -- tracking -------------------------------------------------------------------------------------
     def tracks_in_span(self, video: VideoSession, start_s: float, end_s: float) -> tuple[list[Track], list[float], int]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from vidagent.tasks.verify import interval_iou
+from vidagent.answers import interval_iou
 from vidagent.tools.results import xyxy_iou
 from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world
 
@@ -107,14 +107,15 @@ def count_errors(truth: dict[str, int], counts: dict[str, int]) -> list[str]:
             for label in sorted(set(truth) | set(counts)) if truth.get(label, 0) != counts.get(label, 0)]
 
 
-def count_accuracy(videos: list[WorldVideo], detector: Any) -> dict[str, Any]:
+def count_accuracy(videos: list[WorldVideo], detect: Any) -> dict[str, Any]:
+    """Distinct counts per (video, class) and track colors, through ``detect`` (the detect_objects tool)."""
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
     correct = total = exact_videos = colors_right = colors_total = 0
     errors: dict[str, int] = {}
     for video in videos:
         session = VideoSession(video.video)
-        result = detector.run(session, 0.0, session.ref.duration_s)
+        result = detect(session, start_s=0.0, end_s=session.ref.duration_s)
         truth = gt_counts(video)
         for obj in video.truth["objects"]:  # color of the track that follows each ground-truth object
             table = {b[0]: tuple(b[1:]) for b in obj["boxes"] if b[5] < MAX_OCCLUDED}
@@ -145,8 +146,9 @@ def matching_track(tracks: list[Any], table: dict[int, tuple], fps: float) -> in
     return best
 
 
-def action_accuracy(videos: list[WorldVideo], recognizer: Any, min_frames: int = 5) -> dict[str, Any]:
-    """End-to-end top-1 (detector tracks) and model-only top-1 (ground-truth boxes) on GT segments."""
+def action_accuracy(videos: list[WorldVideo], recognizer: Any, recognize: Any, min_frames: int = 5) -> dict[str, Any]:
+    """End-to-end top-1 (``recognize``, the recognize_action tool, on detector tracks) and model-only top-1
+    (``recognizer``'s model on ground-truth boxes) on GT segments."""
     from vidagent.tools.action import CLIP_FRAMES, STEP_S, clip_times, crop_clip, trajectory_features  # noqa: PLC0415
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
@@ -169,7 +171,7 @@ def action_accuracy(videos: list[WorldVideo], recognizer: Any, min_frames: int =
             track_id = matching_track(tracks, in_seg, video.fps)
             predicted = "missed"
             if track_id is not None:
-                result = recognizer.run(session, start, end, track_id=track_id)
+                result = recognize(session, start_s=start, end_s=end, track_id=track_id)
                 predicted = result.actions[0].label
             end_to_end += predicted == seg["action"]
             confusion.setdefault(seg["action"], {}).setdefault(predicted, 0)
@@ -208,7 +210,8 @@ def grounding_questions(world: Path, videos: list[WorldVideo]) -> list[dict[str,
     return out
 
 
-def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> dict[str, Any]:
+def grounding_accuracy(world: Path, videos: list[WorldVideo], ground: Any, grounder: Any) -> dict[str, Any]:
+    """R@1 at IoU 0.3/0.5/0.7 and mIoU of ``ground`` (the ground_moment tool) on the grounding questions."""
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
     ious, seconds = [], []
@@ -217,7 +220,7 @@ def grounding_accuracy(world: Path, videos: list[WorldVideo], grounder: Any) -> 
         query = q["program"]["calls"][0]["args"]["query"]
         session = VideoSession(by_video[q["video"]].video)
         started = time.perf_counter()
-        result = grounder.run(session, query, top_k=1)
+        result = ground(session, query=query, top_k=1)
         seconds.append(time.perf_counter() - started)
         top = result.spans[0]
         ious.append(interval_iou((top.start_s, top.end_s), tuple(q["answer"])))
@@ -236,9 +239,11 @@ def run(args: argparse.Namespace) -> int:
     import torch  # noqa: PLC0415
 
     from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
+    from vidagent.tools.default_tools import DefaultTools  # noqa: PLC0415
     from vidagent.tools.defaults import DETECTOR_WEIGHTS  # noqa: PLC0415
     from vidagent.tools.detector import ObjectDetector  # noqa: PLC0415
     from vidagent.tools.grounding import MomentGrounder  # noqa: PLC0415
+    from vidagent.tools.world_models import WorldModels  # noqa: PLC0415
 
     torch.set_num_threads(2)
     videos = select(load_world(args.world), args.split, args.videos)
@@ -249,13 +254,15 @@ def run(args: argparse.Namespace) -> int:
     if "detector" in args.only:
         report.update(detector_map50(videos, args.detector or DETECTOR_WEIGHTS, Path("runs") / "eval_detector"))
         torch.set_num_threads(2)  # ultralytics resets it
-    if "counts" in args.only:
-        report.update(count_accuracy(videos, detector))
     recognizer = ActionRecognizer(args.action, detector=detector)  # loads lazily; grounding's fused backend uses it too
+    grounder = MomentGrounder(args.clip, recognizer=recognizer)
+    tools = {t.name: t for t in DefaultTools(WorldModels(detector, recognizer, grounder)).tools()}
+    if "counts" in args.only:
+        report.update(count_accuracy(videos, tools["detect_objects"]))
     if "action" in args.only:
-        report.update(action_accuracy(videos, recognizer))
+        report.update(action_accuracy(videos, recognizer, tools["recognize_action"]))
     if "grounding" in args.only:
-        report.update(grounding_accuracy(args.world, videos, MomentGrounder(args.clip, recognizer=recognizer)))
+        report.update(grounding_accuracy(args.world, videos, tools["ground_moment"], grounder))
     report["seconds"] = round(time.time() - started, 1)
     print(format_table(report))
     out = args.out or Path("runs") / f"eval_tools_{args.split}.json"

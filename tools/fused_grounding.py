@@ -2,10 +2,12 @@
 
 A query such as "the red car stops" is parsed against what the loaded models can name: the detector's
 classes, the colors of its color vote (``vidagent.tools.colors``) and the action model's labels, plus three
-events that tracks show by themselves (enter, leave, hit/collide). The tracks that match the subject come
-from the detector's memoised tracking (the same ids as ``detect_objects``); each one is cut into action
-clips one sample step apart, every clip is classified by ``recognize_action``'s model, and runs of clips
-whose top action is the queried one become the candidate spans.
+events that tracks show by themselves (enter, leave, hit/collide). Words are read through ``vidagent.words``
+(word forms, synonyms, phrases), as the verifier reads answers: "the vehicle halts" is "the car stops".
+The tracks that match the subject come from the detector's memoised tracking (the same ids as
+``detect_objects``); each one is cut into action clips one sample step apart, every clip is classified by
+``recognize_action``'s model, and runs of clips whose top action is the queried one become the candidate
+spans.
 
 A query that does not parse (a word none of the models knows, two verbs ...) gets ``None`` from
 ``parse_query`` and ``MomentGrounder`` falls back to CLIP.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
+from vidagent.answers import interval_iou
 from vidagent.tools.action import (
     CLIP_FRAMES,
     STEP_S,
@@ -28,24 +30,17 @@ from vidagent.tools.action import (
     interpolate_boxes,
     trajectory_features,
 )
-from vidagent.tools.detector import PLURALS
 from vidagent.tools.results import ScoredSpan, Track
 from vidagent.tools.video import VideoSession
+from vidagent.words import canonical, join_phrases
 
 # Events read off the tracks themselves (first sighting, last sighting, two boxes meeting).
 EVENTS = ("enter", "leave", "collide")
-# "stands still" / "stays still" / "is still": whatever the class does when idle (``stand`` or ``still``).
+# Canonical verbs (``vidagent.words``) whose action label depends on the class, first allowed label wins:
+# idle ("stands still", "stays still", "is still") is ``stand`` for a person and ``still`` for a car; "rolls
+# along" (the world's caption for a bicycle riding, canonically ``ride``) is a ball's ``roll`` too.
 IDLE = ("stand", "still")
-# Multi-word verbs (lemmas, stop words removed) -> the labels that count, first allowed per class wins.
-PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("stand", "still"): IDLE, ("stay", "still"): IDLE, ("keep", "still"): IDLE, ("still",): IDLE,
-    ("lie", "on", "ground"): ("lie",), ("lie", "down"): ("lie",),
-    ("roll", "along"): ("ride", "roll"),  # the world's caption for a bicycle riding
-    ("appear",): ("enter",),
-    ("exit",): ("leave",), ("disappear",): ("leave",), ("go", "away"): ("leave",),
-    ("hit",): ("collide",), ("collide", "with"): ("collide",), ("bump", "into"): ("collide",),
-    ("crash", "into"): ("collide",), ("run", "into"): ("collide",),
-}
+SENSES: dict[str, tuple[str, ...]] = {"still": IDLE, "ride": ("ride", "roll")}
 STOP_WORDS = frozenset("the a an this that is are was were be being been does do did one some any in of "
                        "its their his her and".split())
 # Search settings, chosen on the world's val split (flat around these values: +-0.02 R@1).
@@ -56,11 +51,6 @@ LENGTH_SCALE_S = 2.0  # a run's length factor is 1 - exp(-seconds / this)
 OTHER_COLOR_WEIGHT = 0.05  # tracks of the class whose voted color differs: a last resort, ranked below
 BEST_EFFORT_WEIGHT = 0.25  # spans from tracks where the action never shows rank below real runs
 ANYONE = frozenset({"someone", "somebody", "something", "anyone", "anybody", "anything", "object", "thing"})
-# Irregular verb forms of the world's verbs; regular ones ("stops", "flies", "running") are stemmed.
-IRREGULAR = {"ran": "run", "flew": "fly", "fell": "fall", "fallen": "fall", "lay": "lie", "lying": "lie",
-             "rode": "ride", "ridden": "ride", "drove": "drive", "driven": "drive", "slid": "slide",
-             "left": "leave", "went": "go", "gone": "go", "stood": "stand", "kept": "keep",
-             "hits": "hit", "hitting": "hit", **PLURALS}
 
 
 @dataclass(frozen=True)
@@ -73,8 +63,8 @@ class Vocabulary:
     class_actions: Mapping[str, Sequence[str]]  # actions each class can do (empty when the model does not say)
 
     def words(self) -> frozenset[str]:
-        phrase_words = {w for phrase in PHRASES for w in phrase}
-        return frozenset({*self.classes, *self.colors, *self.actions, *EVENTS, *phrase_words, *STOP_WORDS, *ANYONE})
+        """The words a query is lemmatised toward (``vidagent.words.canonical``): they stay as they are."""
+        return frozenset({*self.classes, *self.colors, *self.actions, *EVENTS, *STOP_WORDS, *ANYONE})
 
 
 @dataclass(frozen=True)
@@ -93,55 +83,24 @@ class ParsedQuery:
     other: Subject | None = None  # what the subject collides with
 
 
-def lemmatize(word: str, known: frozenset[str]) -> str:
-    """The known base form of an inflected word ("flies" -> "fly", "running" -> "run"), else the word."""
-    if word in known:
-        return word
-    if word in IRREGULAR:
-        return IRREGULAR[word]
-    candidates = []
-    if word.endswith("ies"):
-        candidates.append(word[:-3] + "y")
-    if word.endswith("es"):
-        candidates.append(word[:-2])
-    if word.endswith("s"):
-        candidates.append(word[:-1])
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix):
-            stem = word[: -len(suffix)]
-            candidates += [stem, stem + "e"]
-            if len(stem) > 2 and stem[-1] == stem[-2]:
-                candidates.append(stem[:-1])  # running -> run, stopped -> stop
-            if suffix == "ed" and stem.endswith("i"):
-                candidates.append(stem[:-1] + "y")  # carried -> carry
-    return next((c for c in candidates if c in known), word)
-
-
 Token = tuple[str, Any]  # ("class", label or None for "someone"), ("color", name), ("verb", labels)
 
 
 def tokenize(query: str, vocab: Vocabulary) -> list[Token] | None:
-    """Lemmas of the query as class / color / verb tokens (stop words dropped, phrases joined), or
-    ``None`` at the first word that no model knows."""
+    """Canonical words of the query (``vidagent.words``: forms, synonyms, phrases) as class / color / verb
+    tokens, stop words dropped, or ``None`` at the first word that no model knows."""
     known = vocab.words()
-    lemmas = [lemmatize(w, known) for w in re.findall(r"[a-z]+", query.lower())]
-    lemmas = [w for w in lemmas if w not in STOP_WORDS]
+    lemmas = [canonical(w, known) for w in re.findall(r"[a-z]+", query.lower())]
     tokens: list[Token] = []
-    i = 0
-    while i < len(lemmas):
-        size = next((n for n in (3, 2, 1) if tuple(lemmas[i : i + n]) in PHRASES), 0)
-        word = lemmas[i]
-        if size:
-            tokens.append(("verb", PHRASES[tuple(lemmas[i : i + size])]))
-        elif word in vocab.classes or word in ANYONE:
+    for word in join_phrases([w for w in lemmas if w not in STOP_WORDS]):
+        if word in vocab.classes or word in ANYONE:
             tokens.append(("class", word if word in vocab.classes else None))
         elif word in vocab.colors:
             tokens.append(("color", word))
-        elif word in vocab.actions or word in EVENTS:
-            tokens.append(("verb", (word,)))
+        elif word in SENSES or word in vocab.actions or word in EVENTS:
+            tokens.append(("verb", SENSES.get(word, (word,))))
         else:
             return None
-        i += max(size, 1)
     return tokens
 
 
@@ -399,14 +358,10 @@ def non_overlapping(spans: list[ScoredSpan], top_k: int, max_iou: float = 0.3) -
     """The best spans, skipping any that overlaps a better one by IoU >= ``max_iou`` (both backends use it)."""
     chosen: list[ScoredSpan] = []
     for span in sorted(spans, key=lambda s: -s.score):
-        if all(_iou(span, other) < max_iou for other in chosen):
+        if all(interval_iou((span.start_s, span.end_s), (other.start_s, other.end_s)) < max_iou
+               for other in chosen):
             chosen.append(span)
         if len(chosen) == top_k:
             break
     return chosen
 
-
-def _iou(a: ScoredSpan, b: ScoredSpan) -> float:
-    inter = max(0.0, min(a.end_s, b.end_s) - max(a.start_s, b.start_s))
-    union = max(a.end_s, b.end_s) - min(a.start_s, b.start_s)
-    return inter / union if union > 0 else 0.0

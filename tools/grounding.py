@@ -1,4 +1,4 @@
-"""``ground_moment``: find when a described moment happens.
+"""The world grounder: find when a described moment happens (for ``ground_moment``).
 
 Two backends (``MomentGrounder(backend=...)``; the planner sees only ``query`` and ``top_k``):
 
@@ -39,7 +39,6 @@ import numpy as np
 from vidagent.errors import ToolError
 from vidagent.offline import cache_root
 from vidagent.tools.action import ActionRecognizer
-from vidagent.tools.base import VisionTool
 from vidagent.tools.colors import COLOR_NAMES
 from vidagent.tools.defaults import CLIP_WEIGHTS, CONFIGS_DIR, REBUILD, corrupt_weights, require_weights, weights_fingerprint
 from vidagent.tools.detector import ObjectDetector
@@ -52,13 +51,13 @@ from vidagent.tools.fused_grounding import (
     non_overlapping,
     parse_query,
 )
-from vidagent.tools.results import GroundingResult, ScoredSpan, Track
+from vidagent.tools.results import ScoredSpan, Track
 from vidagent.tools.video import VideoSession
 
 WORLD_CLIP_CONFIG = CONFIGS_DIR / "world-clip.json"
 WORLD_CLIP_NAME = "world-clip"
 WINDOW_SECONDS = (0.8, 1.2, 1.6, 2.4, 3.2, 4.8, 6.4, 9.6, 12.8)
-FUSED_VERSION = "fused-v1"  # bump when the fused search changes, so cached results are recomputed
+FUSED_VERSION = "fused-v2"  # bump when the fused search changes, so cached results are recomputed
 Backend = Literal["auto", "fused", "clip"]
 BACKENDS: tuple[str, ...] = ("auto", "fused", "clip")
 
@@ -170,15 +169,13 @@ class FrameEmbeddings:
     embeddings: np.ndarray  # [T, D]
 
 
-class MomentGrounder(VisionTool):
+class MomentGrounder:
     """Temporal grounding: detector tracks + action model when the query parses, else open_clip.
 
     ``backend``: ``"auto"`` (default) fused when the query parses and a track matches, CLIP otherwise;
     ``"fused"`` only the fused search (an unparseable query is an error); ``"clip"`` only CLIP.
     ``detector`` / ``recognizer``: share the toolbox's, so tracks are computed once per video.
     """
-
-    name = "ground_moment"
 
     def __init__(self, weights: str | Path | None = None, *, backend: Backend = "auto",
                  detector: ObjectDetector | None = None, recognizer: ActionRecognizer | None = None,
@@ -223,31 +220,21 @@ class MomentGrounder(VisionTool):
             return self.clip_fingerprint()
         return f"{self.clip_fingerprint()}|{FUSED_VERSION}:{self.backend}:{self.recognizer.fingerprint()}"
 
-    def run(self, video: VideoSession, query: str, top_k: int = 3) -> GroundingResult:
-        """Find when a described moment happens (e.g. "the red car stops"): the best matching time spans.
-
-        Args:
-            query: What happens, in a short sentence ("a person in blue jumps").
-            top_k: How many candidate spans to return, best first (1-10).
-        """
-        if not query.strip():
-            raise ToolError("the query is empty", 'describe the moment in words, e.g. "the red car stops"')
-        if not 1 <= top_k <= 10:
-            raise ToolError(f"top_k must be within 1-10, got {top_k}", "use e.g. top_k=3")
-        query = query.strip()
+    def moments(self, video: VideoSession, query: str, top_k: int) -> list[ScoredSpan]:
+        """The best ``top_k`` spans for a (non-empty) query, best first."""
         parsed = self.parse(query) if self.backend != "clip" else None
         if parsed is not None:
             spans = self.fused_spans(video, parsed, top_k)
             if spans or self.backend == "fused":
                 self._count("fused")
-                return GroundingResult(query, spans)
+                return spans
         elif self.backend == "fused":
             vocab = self.vocabulary()
             raise ToolError(f"the fused grounder cannot read {query!r}",
                             f"say who and what, e.g. \"the red car stops\"; objects: {', '.join(vocab.classes)}; "
                             f"actions: {', '.join(vocab.actions)}, enter, leave, hit")
         self._count("clip")
-        return GroundingResult(query, self.clip_spans(video, query, top_k))
+        return self.clip_spans(video, query, top_k)
 
     def _count(self, backend: str) -> None:
         with self._lock:

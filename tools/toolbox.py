@@ -15,6 +15,7 @@ from typing import Any
 
 from vidagent.errors import ConfigError
 from vidagent.tools.base import UNKNOWN_TOOL_TEMPLATE, Tool, ToolCall, VisionTool, as_tool
+from vidagent.tools.perception import Perception
 
 ToolLike = Tool | VisionTool | Callable[..., Any]
 
@@ -26,11 +27,11 @@ class Toolbox:
             self.register(item)
 
     @classmethod
-    def default(cls, extra: Iterable[ToolLike] = ()) -> Toolbox:
-        """The default vision tools plus ``extra`` user tools."""
+    def default(cls, extra: Iterable[ToolLike] = (), perception: Perception | None = None) -> Toolbox:
+        """The default vision tools (over ``perception``, default the world models) plus ``extra`` user tools."""
         from vidagent.tools.defaults import default_tools  # noqa: PLC0415
 
-        return cls([*default_tools(), *extra])
+        return cls([*default_tools(perception), *extra])
 
     def register(self, item: ToolLike) -> Tool:
         tool = as_tool(item)
@@ -118,6 +119,11 @@ def load_tool_spec(spec: str) -> Tool:
         return as_tool(obj)
     except TypeError as error:
         raise ConfigError(f"--tool {spec}: {error}", "see examples/custom_tool.py for a valid tool") from None
+
+
+def load_tool_specs(specs: Iterable[str]) -> list[Tool]:
+    """``load_tool_spec`` for each of the ``--tool`` flags."""
+    return [load_tool_spec(spec) for spec in specs]
 
 
 def _import_module_or_file(name: str) -> Any:

@@ -3,7 +3,9 @@
     python examples/world/make_bundle.py --out examples/world
 
 Five short videos (9-10 s, 320x240, 10 fps); ``street`` (people, cars and a dog on a street) is the demo
-video. Deterministic: the same command rewrites byte-identical ground truth and questions.
+video. Deterministic: the same command rewrites byte-identical ground truth and questions (the H.264 bytes
+can differ with the libx264 build). ``world.json`` and the questions record the generator version
+(``GENERATOR_VERSION``): rerun this whenever it is bumped.
 """
 
 from __future__ import annotations

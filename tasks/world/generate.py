@@ -3,10 +3,13 @@ directory in parallel across processes with a progress bar.
 
 Directory format (``vidagent world generate --out DIR``)::
 
-    DIR/world.json          manifest: seed, count, config, splits (video ids per split)
+    DIR/world.json          manifest: generator_version, seed, count, config, splits (video ids per split)
     DIR/<video_id>.mp4      H.264, yuv420p
     DIR/<video_id>.json     ground truth (``truth.GroundTruth``)
-    DIR/questions.jsonl     all questions (``questions.Question``), one per line
+    DIR/questions.jsonl     all questions (``questions.Question``, with generator_version), one per line
+
+``generator_version`` is ``questions.GENERATOR_VERSION`` of the code that wrote the directory; a world written
+before the stamp existed loads as ``"unversioned"``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from typing import Any
 
 import numpy as np
 from vidagent.errors import ConfigError
-from vidagent.tasks.questions import Question, generate_questions, load_questions, save_questions
+from vidagent.tasks.questions import (
+    GENERATOR_VERSION,
+    UNVERSIONED,
+    Question,
+    generate_questions,
+    load_questions,
+    save_questions,
+)
 from vidagent.tasks.splits import DEFAULT_FRACTIONS, check_fractions, group_by_split, split_of, video_seed
 from vidagent.tasks.world.config import WorldConfig
 from vidagent.tasks.world.scene import Scene, simulate
@@ -143,7 +153,9 @@ def write_directory(out: str | Path, results: list[VideoResult], manifest: dict[
     questions = [q for r in results for q in r.questions]
     save_questions(questions, out / QUESTIONS)
     splits = group_by_split(truths)
-    manifest = {"format": "vidagent-world", "version": 1, **manifest, "splits": splits}
+    # "version" is the directory format; "generator_version" says which generator made its contents
+    manifest = {"format": "vidagent-world", "version": 1, "generator_version": GENERATOR_VERSION, **manifest,
+                "splits": splits}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return WorldSummary(out, len(results), sum(r.frames for r in results), len(questions), seconds,
                         sum(r.bytes for r in results), splits)
@@ -166,8 +178,37 @@ class World:
         ids = set(self.manifest["splits"].get(name, []))
         return [q for q in self.questions if q.video in ids]
 
+    @property
+    def generator_version(self) -> str:
+        """The generator that wrote this world, or ``UNVERSIONED`` for a world from before the stamp."""
+        return self.manifest.get("generator_version") or UNVERSIONED
+
+    def require_generator(self, needed_for: str, expected: str = GENERATOR_VERSION) -> None:
+        """Raise ``ConfigError`` unless this world was made by generator ``expected`` (default: the current
+        code's). For commands whose questions must be the ones ``expected`` makes from the same seeds, e.g.
+        re-scoring saved results or setting a new run beside committed ones."""
+        check_generator_version(self.generator_version, expected, f"the world {self.root}", needed_for)
+
+
+def check_generator_version(found: str, expected: str, subject: str, needed_for: str) -> None:
+    """Raise ``ConfigError`` if ``subject`` (e.g. "the world data/w") was made by generator ``found``, not
+    ``expected``: the same seed and question id then name different questions."""
+    if found == expected:
+        return
+    why = (f"{subject} was written before worlds recorded their generator version ({UNVERSIONED})"
+           if found == UNVERSIONED else f"{subject} was made by world generator {found}")
+    if expected == GENERATOR_VERSION:
+        fix = ("regenerate the world with the current generator (`vidagent world generate` with the same "
+               "--videos and --seed) and re-run the rows made from the old one")
+    else:
+        fix = f"re-run the rows of generator {expected} on this world, or use the world they were made from"
+    raise ConfigError(f"{why}, but {needed_for} needs questions from generator {expected}: under the same "
+                      "ids the questions can differ", fix)
+
 
 def load_world(root: str | Path) -> World:
+    """Load a world directory of any generator version (``World.generator_version`` says which); raise
+    ``ConfigError`` if it is not one or if its questions were made by another generator than its manifest."""
     root = Path(root)
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
@@ -176,4 +217,16 @@ def load_world(root: str | Path) -> World:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     ids = sorted(v for ids in manifest.get("splits", {}).values() for v in ids)
     truths = {video_id: load_ground_truth(root / f"{video_id}.json") for video_id in ids}
-    return World(root, manifest, truths, load_questions(root / QUESTIONS))
+    world = World(root, manifest, truths, load_questions(root / QUESTIONS))
+    _check_questions_match_manifest(world)
+    return world
+
+
+def _check_questions_match_manifest(world: World) -> None:
+    """A questions file from one generator beside a manifest from another (a partly copied or regenerated
+    directory) would pair questions with the wrong videos' truths: refuse it."""
+    found = sorted({q.generator_version or UNVERSIONED for q in world.questions} - {world.generator_version})
+    if found:
+        raise ConfigError(f"{world.root / QUESTIONS} holds questions of generator {', '.join(found)} but "
+                          f"{world.root / MANIFEST} says {world.generator_version}",
+                          "regenerate the whole directory with `vidagent world generate`")

@@ -48,6 +48,16 @@ def format_counter(title: str, counter: Counter, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+def generator_line(version: str) -> str:
+    """Which generator made a world, and whether it is the one this code runs."""
+    from vidagent.tasks.questions import GENERATOR_VERSION, UNVERSIONED
+
+    if version == GENERATOR_VERSION:
+        return f"generator {version} (current)"
+    old = "written before worlds recorded it; " if version == UNVERSIONED else ""
+    return f"generator {version} ({old}current: {GENERATOR_VERSION}; regenerate to compare with new runs)"
+
+
 def world_report(root: str | Path) -> str:
     from vidagent.tasks.world.generate import load_world
 
@@ -58,6 +68,7 @@ def world_report(root: str | Path) -> str:
     size = sum((world.root / gt.video_file).stat().st_size for gt in truths if (world.root / gt.video_file).exists())
     head = [f"world {world.root}: {len(truths)} videos, {frames} frames, {seconds / 60:.1f} min, "
             f"{len(world.questions)} questions, {size / 1e6:.1f} MB of video"
-            + (f" ({size / 1e6 / (seconds / 60):.2f} MB per minute)" if seconds and size else "")]
+            + (f" ({size / 1e6 / (seconds / 60):.2f} MB per minute)" if seconds and size else "")
+            + "\n" + generator_line(world.generator_version)]
     tables = {**truth_stats(truths), **question_stats(world.questions)}
     return "\n\n".join(head + [format_counter(name, counter) for name, counter in tables.items()])
