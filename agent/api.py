@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage, SystemMessage, ToolMessage
 from vidagent.agent.answer import ANSWER_TYPES, Answer
 from vidagent.agent.state import DEFAULT_FRAME_BUDGET, Budget
 from vidagent.agent.trace import Step
 from vidagent.errors import ConfigError
+from vidagent.tools.base import ToolCall
 from vidagent.tools.results import Evidence
 from vidagent.tools.toolbox import Toolbox, ToolLike
 from vidagent.tools.video import VideoSession
@@ -131,12 +132,16 @@ class Agent:
         self.system_prompt = str(planner_system_message(self.model, self.toolbox).content)
 
     @classmethod
-    def from_defaults(cls, extra_tools: Iterable[ToolLike] = (), **kwargs: Any) -> Agent:
-        """The default planner (SmolLM2-135M-Instruct, offline) and the default vision tools (+ yours)."""
+    def from_defaults(cls, extra_tools: Iterable[ToolLike] = (), *, tools: str | None = None, **kwargs: Any) -> Agent:
+        """The default planner (SmolLM2-135M-Instruct, offline) and the default vision tools (+ yours).
+
+        ``tools`` names the tool profile (``vidagent.tools.profiles``: what the default tools perceive with).
+        """
         from vidagent.tools.cache import ResultCache
+        from vidagent.tools.profiles import DEFAULT_PROFILE, profile_toolbox
 
         kwargs.setdefault("result_cache", ResultCache.from_env())
-        return cls(planner=None, tools=Toolbox.default(extra_tools), **kwargs)
+        return cls(planner=None, tools=profile_toolbox(tools or DEFAULT_PROFILE, extra_tools), **kwargs)
 
     def ask(self, video: str | os.PathLike[str], question: str, **kwargs: Any) -> Result:
         """Answer one question about a video. See ``stream`` for the keyword arguments."""
@@ -161,9 +166,7 @@ class Agent:
             raise ConfigError("thread_id needs a checkpointer", "pass checkpointer=sqlite_checkpointer(path) to Agent")
         started = time.perf_counter()
         session = VideoSession(video, frame_budget=self.budget.frame_budget, result_cache=self.result_cache)
-        kept: dict[str, Any] = {}
-        config = {"configurable": {"video_session": session, "tool_results": kept,
-                                   "thread_id": thread_id or uuid.uuid4().hex},
+        config = {"configurable": {"video_session": session, "thread_id": thread_id or uuid.uuid4().hex},
                   "recursion_limit": self.budget.recursion_limit()}
         if thread_id is not None:
             self._check_thread_video(config, session.ref.path)
@@ -176,9 +179,11 @@ class Agent:
                 state = chunk
                 continue
             for update in chunk.values():
+                calls = {m.tool_call_id: m.artifact for m in (update or {}).get("messages", [])
+                         if isinstance(m, ToolMessage) and isinstance(m.artifact, ToolCall)}
                 for data in (update or {}).get("steps", []):
                     step = Step.from_dict(data)
-                    step.result = kept.get(step.id).result if step.id in kept else None
+                    step.result = calls[step.id].result if step.id in calls else None
                     steps.append(step)
                     yield step
         yield self._result(state, steps, question, session, time.perf_counter() - started, thread_id)

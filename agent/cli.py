@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ask.add_argument("--planner", metavar="SPEC", default=None,
                      help="default: SmolLM2-135M-Instruct offline (+ the trained adapter when present). Or a "
                      "model directory, a LoRA adapter directory, a .gguf file, a Hugging Face id (local cache "
-                     "unless --allow-download), PROVIDER:MODEL (e.g. openai:gpt-4o-mini, ollama:qwen2.5:7b), "
+                     "unless --allow-download), PROVIDER:MODEL for any provider of LangChain's init_chat_model (e.g. "
+                     "openai:gpt-4o-mini, ollama:qwen2.5:7b; needs that provider's package), "
                      "or replay:FILE.json (fixed replies)")
     ask.add_argument("--allow-download", action="store_true",
                      help="let --planner fetch a Hugging Face model id from the hub (off by default)")

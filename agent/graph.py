@@ -8,8 +8,10 @@ Nodes are small functions over ``AgentState``; the routers are pure functions of
 bound to the run (``config["configurable"]["video_session"]``), never passed by the model.
 
 The tool node is our own rather than LangGraph's prebuilt ``ToolNode`` because it has to enforce the
-tool-call budget, count frames per call, turn unreadable calls (``invalid_tool_calls``) into error
-observations, and keep typed results out of the checkpointed state (only their text and evidence go in).
+tool-call budget, count frames per call and turn unreadable calls (``invalid_tool_calls``) into error
+observations. Its error policy is ``ToolNode``'s: mistakes the model can fix are ``status="error"``
+observations, a bug in a tool raises. Each ``ToolMessage`` carries its typed result as the artifact (the
+``ToolCall``); a checkpointer stores artifacts as plain data.
 """
 
 from __future__ import annotations
@@ -177,7 +179,6 @@ def make_tool_node(toolbox: Toolbox):
         assert reply is not None, "the tools node runs only after a planner reply"
         budget = budget_of(state)
         session = session_for(state, config)
-        kept: dict[str, Any] | None = (config.get("configurable") or {}).get("tool_results")
         messages: list[BaseMessage] = []
         steps: list[dict[str, Any]] = []
         used, notices = state["tool_calls"], state.get("budget_notices", 0)
@@ -194,7 +195,7 @@ def make_tool_node(toolbox: Toolbox):
                 steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
                 continue
             used += 1
-            step, message = run_tool_call(toolbox, session, call, state["turn"], kept)
+            step, message = run_tool_call(toolbox, session, call, state["turn"])
             messages.append(message)
             steps.append(step)
         if state["llm_calls"] == budget.llm_calls - 1:
@@ -205,20 +206,19 @@ def make_tool_node(toolbox: Toolbox):
     return tools
 
 
-def run_tool_call(toolbox: Toolbox, session: VideoSession, call: dict[str, Any], turn: int,
-                  kept: dict[str, Any] | None) -> tuple[dict[str, Any], ToolMessage]:
-    """Invoke one call (never raises for tool mistakes) and record frames, time and evidence."""
+def run_tool_call(toolbox: Toolbox, session: VideoSession, call: dict[str, Any],
+                  turn: int) -> tuple[dict[str, Any], ToolMessage]:
+    """Invoke one call (tool mistakes become observations; a bug in a tool raises ``ToolCrash``) and record
+    frames, time and evidence. The typed result travels as the ``ToolMessage``'s artifact (the ``ToolCall``)."""
     seen, decoded = session.frames_seen, session.frames_decoded
     result = toolbox.invoke(session, call["name"], call["args"])
-    if kept is not None:
-        kept[call["id"]] = result
     evidence = result.result.evidence() if result.result is not None else Evidence()
     step = {"kind": "tool", "turn": turn, "id": call["id"], "name": call["name"], "ran": True,
             "arguments": result.arguments if result.ok else call["args"], "text": result.text,
             "ok": result.ok, "error": result.error, "cached": result.cached, "seconds": result.seconds,
             "frames_seen": session.frames_seen - seen, "frames_decoded": session.frames_decoded - decoded,
             "evidence": evidence_to_dict(evidence)}
-    message = ToolMessage(result.text, tool_call_id=call["id"], name=call["name"],
+    message = ToolMessage(result.text, tool_call_id=call["id"], name=call["name"], artifact=result,
                           status="success" if result.ok else "error")
     return step, message
 

@@ -10,19 +10,23 @@
 - a local model directory (``config.json`` + weights + tokenizer) or a ``.gguf`` file;
 - ``replay:FILE.json``: a scripted planner replaying fixed replies or an oracle program;
 - ``PROVIDER:MODEL`` such as ``openai:gpt-4o-mini`` or ``ollama:qwen2.5:7b``: a LangChain chat model
-  (see ``vidagent.agent.chat_models.langchain_api``);
+  built by ``langchain.chat_models.init_chat_model`` (see ``vidagent.agent.chat_models.langchain_api``);
 - a Hugging Face model id: from the local Hugging Face cache only, unless ``allow_download=True``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,8 @@ DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_NAME = "smollm2-135m-instruct"
 DEFAULT_HF_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 LOAD_TIMES: dict[str, float] = {}  # seconds of the last load per spec, for benchmarks
+# a Hugging Face repo id: name or namespace/name (letters, digits, - _ .; no leading . or -)
+_HUB_ID = re.compile(r"(?:[A-Za-z0-9_][\w.-]*/)?[A-Za-z0-9_][\w.-]*")
 
 
 def load_planner(spec: str | None = None, *, allow_download: bool = False, **generation: Any) -> Any:
@@ -43,14 +49,15 @@ def load_planner(spec: str | None = None, *, allow_download: bool = False, **gen
     from vidagent.agent.chat_models.scripted import ScriptedChatModel
 
     started = time.perf_counter()
-    is_local = spec is None or not (spec.startswith("replay:") or (not Path(spec).expanduser().exists()
-                                                                    and is_provider_spec(spec)))
-    if generation and not is_local:
+    is_replay = spec is not None and spec.startswith("replay:")
+    # PROVIDER:MODEL unless a file of that name exists: LangChain's init_chat_model builds it
+    is_api = spec is not None and not is_replay and not Path(spec).expanduser().exists() and is_provider_spec(spec)
+    if generation and (is_replay or is_api):
         raise ConfigError(f"decoding options {sorted(generation)} apply to local planners only, not {spec!r}",
                           "configure an API model through its own options (e.g. in Python)")
-    if spec is not None and spec.startswith("replay:"):
+    if is_replay:
         return ScriptedChatModel.from_file(spec.removeprefix("replay:"))
-    if spec is not None and not Path(spec).expanduser().exists() and is_provider_spec(spec):
+    if is_api:
         return chat_model_from_string(spec)
     if spec in (None, "default") and default_adapter_dir() is None:
         # the un-tuned default model does not use the tool format on its own: guide it
@@ -101,6 +108,10 @@ def load_causal_lm(spec: str | None = None, *, allow_download: bool = False) -> 
         return _load_gguf(path.parent, path.name) + (path.stem,)
     if path.exists():
         raise ConfigError(f"cannot load a planner from {path}", "pass a model directory, an adapter directory or a .gguf")
+    if not _HUB_ID.fullmatch(spec) or path.suffix == ".gguf":  # a path (/x, ./x, ~/x, a/b/c, x.gguf) or nothing a hub could hold
+        raise ConfigError(f"planner {spec!r}: no such file or directory ({path.resolve()})",
+                          "pass an existing model directory, LoRA adapter directory or .gguf file, "
+                          "a Hugging Face id (org/name), PROVIDER:MODEL (e.g. openai:gpt-4o-mini) or default")
     return _load_hub(spec, allow_download=allow_download)
 
 
@@ -205,7 +216,17 @@ def _apply_adapter(model: Any, adapter: Path) -> Any:
         from peft import PeftModel
     except ImportError:
         raise ConfigError("loading a LoRA adapter needs peft", "pip install 'vidagent[train]'") from None
-    return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    with peft_quietly():
+        return PeftModel.from_pretrained(model, str(adapter), local_files_only=True).merge_and_unload()
+
+
+@contextlib.contextmanager
+def peft_quietly() -> Iterator[None]:
+    """peft (0.18-0.21) reads transformers' deprecated ``is_gradient_checkpointing`` when it wraps a model, a
+    FutureWarning that is peft's to fix, not the user's: muted for this one message only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def _load_gguf(directory: Path, filename: str) -> tuple[Any, Any]:
@@ -213,8 +234,8 @@ def _load_gguf(directory: Path, filename: str) -> tuple[Any, Any]:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(str(directory), gguf_file=filename)
-    model = AutoModelForCausalLM.from_pretrained(str(directory), gguf_file=filename)
+    tokenizer = AutoTokenizer.from_pretrained(str(directory), gguf_file=filename, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(directory), gguf_file=filename, local_files_only=True)
     return model, tokenizer
 
 
@@ -223,12 +244,14 @@ def _auto_model(path: str, **kwargs: Any) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    kwargs.setdefault("local_files_only", True)  # offline unless the caller lifts it (--allow-download)
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 
 def _auto_tokenizer(path: str, **kwargs: Any) -> Any:
     from transformers import AutoTokenizer
 
+    kwargs.setdefault("local_files_only", True)
     return AutoTokenizer.from_pretrained(path, **kwargs)
 
 
@@ -240,7 +263,7 @@ def _load_hub(model_id: str, *, allow_download: bool) -> tuple[Any, Any, str]:
         os.environ["TRANSFORMERS_OFFLINE"] = "0"
         huggingface_hub.constants.HF_HUB_OFFLINE = False  # read once at import time
     try:
-        options = {} if allow_download else {"local_files_only": True}
+        options = {"local_files_only": not allow_download}
         return _auto_model(model_id, **options), _auto_tokenizer(model_id, **options), model_id.split("/")[-1]
     except OSError as error:
         fix = ("check the id" if allow_download else

@@ -11,6 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from vidagent.agent.parsing import format_answer, format_tool_call
+from vidagent.tools.results import (
+    ActionResult,
+    DetectionResult,
+    GroundingResult,
+    ScoredLabel,
+    ScoredSpan,
+    TimeSpan,
+    Track,
+)
 
 NO_ACTION_TEMPLATE = (
     "Error: your reply has neither a tool call nor an answer. Call a tool, for example {example}, "
@@ -50,21 +59,25 @@ class Example:
 
 
 # Worked examples over the default tools; an example is shown only when all its tools are in the toolbox.
+# The observations are rendered by the tools' own result classes, so they cannot drift from what a real
+# call returns.
 EXAMPLES = [
     Example("How many dogs appear in the video? (the video runs from 0.0 s to 10.0 s)",
             [("detect_objects", {"start_s": 0, "end_s": 10, "classes": ["dog"]},
-              ("In 0.0-10.0s: 2 dog (max at once: dog 2).\ntrack 1: brown dog, seen 0.0-6.2s\n"
-               "track 4: white dog, seen 3.1-10.0s"))],
+              DetectionResult(TimeSpan(0.0, 10.0), [Track(1, "dog", "brown", 0.0, 6.2), Track(4, "dog", "white", 3.1, 10.0)],
+                              {"dog": 2}, {"dog": 2}).to_text())],
             "2"),
     Example("When does the person jump? (the video runs from 0.0 s to 8.0 s)",
-            [("ground_moment", {"query": "a person jumps", "top_k": 1}, 'Moments for "a person jumps": 3.0-4.5s (0.81).')],
+            [("ground_moment", {"query": "a person jumps", "top_k": 1},
+              GroundingResult("a person jumps", [ScoredSpan(3.0, 4.5, 0.81)]).to_text())],
             "3.0-4.5"),
     Example("What does the red car do after the ball appears? (the video runs from 0.0 s to 12.0 s)",
-            [("ground_moment", {"query": "a ball appears", "top_k": 1}, 'Moments for "a ball appears": 5.0-6.0s (0.77).'),
+            [("ground_moment", {"query": "a ball appears", "top_k": 1},
+              GroundingResult("a ball appears", [ScoredSpan(5.0, 6.0, 0.77)]).to_text()),
              ("detect_objects", {"start_s": 5, "end_s": 12, "classes": ["car"]},
-              "In 5.0-12.0s: 1 car (max at once: car 1).\ntrack 2: red car, seen 5.0-11.0s"),
+              DetectionResult(TimeSpan(5.0, 12.0), [Track(2, "car", "red", 5.0, 11.0)], {"car": 1}, {"car": 1}).to_text()),
              ("recognize_action", {"start_s": 5, "end_s": 12, "track_id": 2},
-              "Actions of track 2 in 5.0-12.0s: stop 0.71, drive 0.20.")],
+              ActionResult(TimeSpan(5.0, 12.0), 2, [ScoredLabel("stop", 0.71), ScoredLabel("drive", 0.20)]).to_text())],
             "stop"),
 ]
 

@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import os
 
-from vidagent.agent.graph import build_graph
-from vidagent.agent.planner_loading import load_planner
-from vidagent.tools.toolbox import Toolbox, load_tool_spec
+from vidagent.offline import apply_offline_defaults
+
+apply_offline_defaults()  # the served graph is a program, like the CLI: nothing may reach the network
+
+from vidagent.agent.graph import build_graph  # noqa: E402
+from vidagent.agent.planner_loading import load_planner  # noqa: E402
+from vidagent.tools.toolbox import Toolbox, load_tool_spec  # noqa: E402
 
 
 def make_graph():

@@ -61,12 +61,12 @@ def main() -> None:
 
     import yaml
     from tqdm import tqdm
+    from vidagent.tasks.toolfit.data import load_videos
+    from vidagent.tasks.toolfit.evaluate import count_errors, gt_counts
     from vidagent.tools.detector import ObjectDetector
-    from vidagent.tools.eval_tools import count_errors, gt_counts
-    from vidagent.tools.train_data import load_world
     from vidagent.tools.video import VideoSession
 
-    videos = load_world(args.world, splits=(args.split,))
+    videos = load_videos(args.world, splits=(args.split,))
     from vidagent.tools.detector import TRACKER_CONFIG
 
     chosen = {"weights": args.weights, "imgsz": args.imgsz, "conf": args.min_conf}

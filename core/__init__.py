@@ -1,14 +1,10 @@
 """vidagent: tool-using video agents with a post-trainable LangGraph planner.
 
-Importing any part of vidagent first applies the offline defaults (see ``vidagent.offline``), so that
-ultralytics, Hugging Face and friends never reach the network or send telemetry.
+Importing vidagent leaves the process environment alone; every model loads from a local path
+(``vidagent.offline`` says where the offline settings are applied).
 """
 
-from vidagent.offline import apply_offline_defaults
-
-apply_offline_defaults()
-
-from vidagent.errors import VidagentError  # noqa: E402
+from vidagent.errors import VidagentError
 
 __version__ = "0.1.0"
 __all__ = ["VidagentError", "__version__"]

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from vidagent.errors import VidagentError
+from vidagent.offline import apply_offline_defaults
 
 # One list, in the order shown by --help. A module here defines ``register(subparsers)``.
 COMMAND_MODULES = [
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    apply_offline_defaults()  # a program: no library of ours may reach the network or send telemetry
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:

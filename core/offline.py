@@ -1,7 +1,8 @@
-"""Offline, telemetry-free defaults, applied before any heavy import.
+"""Offline, telemetry-free defaults: vidagent never downloads at run time, models load from local paths.
 
-vidagent never downloads at run time: models load from local paths only. The environment variables
-below are set with ``setdefault`` so a user who *wants* the hub can still opt in explicitly.
+Nothing here runs on ``import vidagent``. The CLI and the served graph call ``apply_offline_defaults``;
+the detector calls ``prepare_ultralytics`` before it imports ultralytics; training runs call
+``prepare_training_env``.
 """
 
 from __future__ import annotations
@@ -9,30 +10,44 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-OFFLINE_ENV = {
+# Importing vidagent changes nothing in the process: a library must not rewrite its host's environment.
+# Model loaders pass ``local_files_only=True`` themselves; the groups below are set (``setdefault``, so a
+# user who wants the hub can still opt in) only where they are needed.
+HUB_ENV = {  # programs: the vidagent CLI and the served graph
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+}
+YOLO_ENV = {  # right before ultralytics is imported: it reads these at import time
     "YOLO_OFFLINE": "true",
+    "YOLO_AUTOINSTALL": "false",
     "YOLO_VERBOSE": "false",
+}
+TRAINING_ENV = {  # training runs (TRL reports to W&B when it is installed and not told otherwise)
     "WANDB_MODE": "disabled",
     "WANDB_DISABLED": "true",
     "TRL_EXPERIMENTAL_SILENCE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "DO_NOT_TRACK": "1",
+    "TOKENIZERS_PARALLELISM": "false",  # rollout threads would otherwise print a fork warning
 }
 
 
-def apply_offline_defaults() -> None:
-    """Set the environment so that no library reaches the network. Idempotent and cheap."""
-    for key, value in OFFLINE_ENV.items():
+def _set_defaults(env: dict[str, str]) -> None:
+    for key, value in env.items():
         os.environ.setdefault(key, value)
-    # ultralytics keeps its settings and downloaded fonts here; pin it inside the user's cache so we can
-    # pre-place the font and switch off sync before ultralytics is ever imported.
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_root() / "ultralytics"))
+
+
+def apply_offline_defaults() -> None:
+    """For programs (the CLI, the served graph): every group, so no library reaches the network."""
+    for env in (HUB_ENV, YOLO_ENV, TRAINING_ENV):
+        _set_defaults(env)
+
+
+def prepare_training_env() -> None:
+    """Before a training run: no experiment trackers, no tokenizer fork warnings."""
+    _set_defaults(TRAINING_ENV)
 
 
 def cache_root() -> Path:
@@ -50,6 +65,10 @@ def prepare_ultralytics() -> None:
 
     Call this right before importing ultralytics; it only touches files under the config dir.
     """
+    _set_defaults(YOLO_ENV)
+    # ultralytics keeps its settings and downloaded fonts here; pin it inside vidagent's cache so the font
+    # is pre-placed and sync is off before ultralytics is ever imported.
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_root() / "ultralytics"))
     config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
     config_dir.mkdir(parents=True, exist_ok=True)
     font = config_dir / "Arial.ttf"

@@ -1,32 +1,39 @@
-"""``vidagent train sft|grpo`` and ``vidagent eval``. Flags of the training commands are generated from the
-config dataclasses (``vidagent.policies.config``); heavy imports happen inside the handlers."""
+"""``vidagent train sft|grpo`` and ``vidagent eval``. The flags of ``train sft|grpo`` are the config
+dataclasses' fields (``vidagent.policies.config``) through transformers' ``HfArgumentParser``, added when
+that subcommand is parsed or its help shown; other heavy imports happen inside the handlers."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from vidagent.policies.config import GRPOConfig, SFTConfig, add_config_arguments, config_from_args
-from vidagent.tools.eval_tools import add_eval_tools_parser
-from vidagent.tools.train_cli import add_train_tools_parsers
+from vidagent.policies.config import ConfigArgumentParser, GRPOConfig, SFTConfig, config_from_args
+from vidagent.tasks.toolfit.cli import add_train_tools_parsers
+from vidagent.tasks.toolfit.evaluate import add_eval_tools_parser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="post-train the planner: SFT cold start, then GRPO",
                                   description="Post-train the planner (docs/training.md).")
-    train_actions = train.add_subparsers(dest="train_command", metavar="STAGE")
+    # ConfigArgumentParser: a plain ArgumentParser, except for the subcommands given a config_class, whose
+    # flags HfArgumentParser makes from that dataclass on first use (so `vidagent --help` never imports
+    # transformers). It takes add_parser's keywords, unlike HfArgumentParser's own constructor (which
+    # would import transformers here and add the flags at once).
+    train_actions = train.add_subparsers(dest="train_command", metavar="STAGE", parser_class=ConfigArgumentParser)
     train.set_defaults(handler=lambda args: train.print_help() or 2)
 
-    sft = train_actions.add_parser("sft", help="supervised cold start on oracle-program trajectories",
+    sft = train_actions.add_parser("sft", config_class=SFTConfig,
+                                   help="supervised cold start on oracle-program trajectories",
                                    description="SFT on oracle programs replayed through the planner graph; "
-                                               "loss on the planner's own tokens only.")
-    add_config_arguments(sft, SFTConfig)
+                                               "loss on the planner's own tokens only. Every flag is a field of "
+                                               "vidagent.policies.config.SFTConfig.")
     sft.set_defaults(handler=_train_sft)
 
-    grpo = train_actions.add_parser("grpo", help="GRPO on TRL's GRPOTrainer, rollouts through the planner graph",
+    grpo = train_actions.add_parser("grpo", config_class=GRPOConfig,
+                                    help="GRPO on TRL's GRPOTrainer, rollouts through the planner graph",
                                     description="GRPO with a rollout_func that runs the LangGraph planner graph "
-                                                "with the trainer's current model.")
-    add_config_arguments(grpo, GRPOConfig)
+                                                "with the trainer's current model. Every flag is a field of "
+                                                "vidagent.policies.config.GRPOConfig.")
     grpo.set_defaults(handler=_train_grpo)
     add_train_tools_parsers(train_actions)  # vidagent train detector | action | clip
 

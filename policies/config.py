@@ -1,17 +1,20 @@
 """Training configs: one dataclass per command, a help text per field, errors that say what to do.
 
-``vidagent train sft`` and ``vidagent train grpo`` build their flags from these dataclasses
-(``add_config_arguments``), so a field added here is a flag there; nothing is declared twice.
+``vidagent train sft`` and ``vidagent train grpo`` get their flags from these dataclasses through
+transformers' ``HfArgumentParser`` (``ConfigArgumentParser`` below), so a field added here is a flag there;
+nothing is declared twice. A field's ``metadata`` is its flag's: ``help``, plus ``action`` / ``metavar``
+where the default rendering needs adjusting (``--tool``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from vidagent.errors import ConfigError
 
@@ -28,7 +31,7 @@ def _help(text: str, **kwargs: Any) -> Any:
 class CommonConfig:
     """Fields shared by SFT and GRPO."""
 
-    world: str = _help("world directory (`vidagent world generate --out DIR`) holding the questions", default="")
+    world: str = _help("world directory (`vidagent world generate --out DIR`) holding the questions (required)")
     split: str = _help("split of the world the questions come from: train, val or test", default="train")
     questions: int = _help("how many questions to train on (taken in file order after a seeded shuffle)",
                            default=64)
@@ -40,9 +43,11 @@ class CommonConfig:
     tools: str = _help("tool profile of the environment: 'world-truth' answers the default tools from the "
                        "world's ground truth (fast, exact); 'world' runs them with the world-trained models",
                        default="world-truth")
-    tool: list[str] = _help("a user tool to add to the toolbox, as module:attr or path/file.py:attr "
-                            "(repeat the flag for several); it joins the prompt of every rollout",
-                            default_factory=list)
+    tool: list[str] = field(default_factory=list, metadata={
+        "help": "user tools to add to the toolbox, as module:attr or path/file.py:attr; several after one "
+                "flag (--tool a:f b:g) or the flag repeated (--tool a:f --tool b:g); they join the prompt of "
+                "every rollout",
+        "action": "extend", "metavar": "SPEC"})  # HfArgumentParser passes metadata to add_argument
     lora_r: int = _help("LoRA rank; 0 trains every weight of the model (full fine-tuning)", default=16)
     lora_alpha: int = _help("LoRA alpha (scale = alpha / r)", default=32)
     lora_dropout: float = _help("LoRA dropout (keep 0 for GRPO: rollouts sample with the training model)",
@@ -51,10 +56,13 @@ class CommonConfig:
     max_tool_calls: int = _help("tool-call budget per question (the graph's Budget.max_tool_calls)", default=4)
     seed: int = _help("seed for question order, sampling and initialisation", default=0)
     save_steps: int = _help("write a checkpoint every N optimizer steps (and at the end)", default=10)
-    resume: bool = _help("continue from the latest checkpoint in OUT (a killed run picks up where it left off)",
-                         default=False)
+    resume: bool = field(default=False, metadata={
+        "help": "continue from the latest checkpoint in OUT (a killed run picks up where it left off); "
+                "--resume alone means true", "metavar": "true|false"})
 
     def __post_init__(self) -> None:
+        if not self.world:
+            raise ConfigError("no world directory given", "pass --world DIR (made by `vidagent world generate --out DIR`)")
         if self.split not in ("train", "val", "test"):
             raise ConfigError(f"split must be train, val or test, got {self.split!r}", "pass --split train")
         if self.questions < 1:
@@ -88,15 +96,19 @@ class CommonConfig:
 
 @dataclass
 class SFTConfig(CommonConfig):
-    """Supervised cold start on oracle-program trajectories (loss on the planner's own tokens only)."""
+    """Supervised cold start on TRL's SFTTrainer over oracle-program trajectories (loss on the planner's own
+    tokens only). Fields map to ``trl.SFTConfig`` in ``vidagent.policies.sft.trl_config``; ``trl_args`` passes
+    any other TRL field through."""
 
-    epochs: int = _help("passes over the trajectories", default=2)
-    batch_size: int = _help("trajectories per optimizer step (gradient accumulation over single sequences)",
-                            default=4)
+    epochs: int = _help("passes over the trajectories (TRL num_train_epochs)", default=2)
+    batch_size: int = _help("trajectories per optimizer step (TRL: gradient_accumulation_steps over "
+                            "per_device_train_batch_size sequences, 1 unless --trl-args sets it)", default=4)
     max_length: int = _help("longest trajectory in tokens; longer ones are skipped (never silently cut)",
                             default=2048)
     max_steps: int = _help("stop after this many optimizer steps in all (0 = run every epoch); with --resume, "
                            "a run stopped early is finished into a planner directory", default=0)
+    trl_args: str = _help("JSON file of extra trl.SFTConfig fields for bigger machines (e.g. bf16, "
+                          "per_device_train_batch_size, gradient_checkpointing, save_total_limit)", default="")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -109,6 +121,24 @@ class SFTConfig(CommonConfig):
         if self.max_length < 64:
             raise ConfigError(f"max_length {self.max_length} is too short for a system prompt",
                               "use 2048")
+        if self.trl_args and not Path(self.trl_args).is_file():
+            raise ConfigError(f"--trl-args {self.trl_args} does not exist", 'pass a JSON file such as {"bf16": true}')
+
+    def trl_overrides(self) -> dict[str, Any]:
+        """The extra trl.SFTConfig fields of ``trl_args`` (empty without one)."""
+        if not self.trl_args:
+            return {}
+        try:
+            data = json.loads(Path(self.trl_args).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"--trl-args {self.trl_args} is not valid JSON: {error}", "fix the file") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"--trl-args {self.trl_args} must hold a JSON object", 'e.g. {"bf16": true}')
+        micro = data.get("per_device_train_batch_size", 1)
+        if not isinstance(micro, int) or micro < 1 or self.batch_size % micro:
+            raise ConfigError(f"per_device_train_batch_size {micro!r} in --trl-args must divide --batch-size "
+                              f"{self.batch_size}", "e.g. --batch-size 8 with per_device_train_batch_size 4")
+        return data
 
 
 @dataclass
@@ -191,25 +221,87 @@ class GRPOConfig(CommonConfig):
 
 
 # ---------------------------------------------------------------------------------------------------
-# CLI generated from the dataclasses
+# CLI: transformers' HfArgumentParser turns the dataclasses into flags
 # ---------------------------------------------------------------------------------------------------
 
 
+class ConfigArgumentParser(argparse.ArgumentParser):
+    """A parser whose flags are ``transformers.HfArgumentParser(config_class)``'s: one per field (``--lora-r``
+    and ``--lora_r``), the help from ``field(metadata={"help": ...})``, the field's default, required when the
+    field has none, ``nargs="+"`` for lists, ``--flag [true|false]`` for bools (``--resume`` alone = true).
+
+    The flags are added on first use (parsing, help or usage), not at construction: importing transformers
+    takes seconds and ``vidagent --help`` or ``vidagent ask`` must not pay for it. It is the ``parser_class``
+    of ``vidagent train``'s subcommands; without ``config_class`` it is a plain ``ArgumentParser``.
+    """
+
+    def __init__(self, *args: Any, config_class: type | None = None, **kwargs: Any) -> None:
+        if config_class is not None:
+            kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+        self.config_class = config_class
+        self._config_flags_added = config_class is None
+
+    def add_config_flags(self) -> None:
+        if not self._config_flags_added:
+            self._config_flags_added = True
+            add_config_arguments(self, self.config_class)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.add_config_flags()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self.add_config_flags()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.add_config_flags()
+        return super().format_help()
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """HfArgumentParser's formatter (``(default: X)`` after each help), without empty or missing defaults."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default in (None, "", []):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One ``--flag`` per field of ``cls`` (underscores become dashes), with the field's help and default."""
-    hints = get_type_hints(cls)
-    for f in fields(cls):
-        flag = "--" + f.name.replace("_", "-")
-        kind = hints[f.name]
-        text = f.metadata.get("help", "")
-        if kind is bool:
-            parser.add_argument(flag, action="store_true", default=f.default, help=text)
-        elif kind == list[str]:
-            parser.add_argument(flag, action="append", default=[], metavar="SPEC", help=text)
-        else:
-            parser.add_argument(flag, type=kind, default=f.default, help=f"{text} (default: {f.default})",
-                                required=f.name == "world")
+    """Add ``HfArgumentParser(cls)``'s flags to ``parser``: what ``parents=[HfArgumentParser(cls)]`` does, for a
+    parser built before transformers is imported."""
+    from transformers import HfArgumentParser
+
+    source = HfArgumentParser(cls, add_help=False)
+    for action in source._actions:  # HfArgumentParser names --lora_r before --lora-r: show the dashed one
+        action.option_strings.sort(key=lambda option: "_" in option)
+    parser._add_container_actions(source)
 
 
 def config_from_args(cls: type, args: argparse.Namespace) -> Any:
-    return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+    """The ``cls`` of parsed flags (``HfArgumentParser.parse_dict``; other attributes of ``args`` are ignored).
+    ``__post_init__`` runs here, so a bad value is a ``ConfigError``: the CLI prints it as one ``error:``
+    line and exits with status 2."""
+    from transformers import HfArgumentParser
+
+    (config,) = HfArgumentParser(cls).parse_dict(vars(args), allow_extra_keys=True)
+    return config
+
+
+def check_trl_fields(options: dict[str, Any], trl_class: type, *, source: str) -> None:
+    """Raise a ``ConfigError`` naming the keys of ``options`` that ``trl_class`` (``trl.GRPOConfig``,
+    ``trl.SFTConfig``) has no field for, each with the closest valid names, instead of TRL's TypeError."""
+    valid = sorted(f.name for f in fields(trl_class) if f.init)
+    unknown = sorted(set(options) - set(valid))
+    if not unknown:
+        return
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+        parts.append(f"{key} (did you mean {' or '.join(close)}?)" if close else key)
+    name = f"{trl_class.__module__.split('.')[0]}.{trl_class.__name__}"
+    raise ConfigError(f"{source}: unknown {name} field{'s' if len(unknown) > 1 else ''}: {', '.join(parts)}",
+                      f"use field names of {name} (python -c \"import {trl_class.__module__.split('.')[0]}; "
+                      f"help({name})\"), or drop the key{'s' if len(unknown) > 1 else ''}")

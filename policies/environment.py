@@ -23,6 +23,7 @@ from typing import Any
 from vidagent.errors import ConfigError
 from vidagent.tasks.questions import Question
 from vidagent.tools.base import Tool
+from vidagent.tools.profiles import PROFILES, profile_toolbox
 from vidagent.tools.toolbox import Toolbox
 
 
@@ -57,9 +58,10 @@ class WorldData:
         return {str(self.world.video_path(vid).resolve()): gt for vid, gt in self.world.truths.items()}
 
 
-# The tool profiles of training and evaluation runs: the same default tools over different perception.
+# The tool profiles of training and evaluation runs: those of `vidagent ask` (vidagent.tools.profiles) and
+# the world's ground truth, which needs the world.
 TOOL_PROFILES: dict[str, str] = {
-    "world": "the default tools on the pixels, with the models trained on the world (tools/weights)",
+    **{name: about for name, (about, _) in PROFILES.items()},
     "world-truth": "the default tools answered from the world's ground truth (exact, instant, no frames)",
 }
 _RENAMED = {"real": "world", "oracle": "world-truth"}
@@ -68,17 +70,17 @@ _RENAMED = {"real": "world", "oracle": "world-truth"}
 def make_toolbox(profile: str, world: WorldData | None = None, extra: Iterable[Tool] = ()) -> Toolbox:
     """The toolbox of a run: the default tools over ``profile``'s perception, plus the user's ``extra`` tools.
 
-    ``ask``, ``train`` and ``eval`` all build their toolbox here, so a tool a user adds with ``--tool``
+    ``ask``, ``train`` and ``eval`` all build their toolbox this way, so a tool a user adds with ``--tool``
     is in the prompt of training rollouts exactly as at inference.
     """
     if profile in _RENAMED:
         raise ConfigError(f"the tool profile {profile!r} was renamed", f"use --tools {_RENAMED[profile]}")
-    if profile == "world":
-        return Toolbox.default(extra)
     if profile == "world-truth":
         if world is None:
             raise ConfigError("the world-truth tools need a world directory", "pass --world DIR")
         from vidagent.tasks.world_truth import WorldTruth  # noqa: PLC0415
 
         return Toolbox.default(extra, perception=WorldTruth(world.truth_by_path()))
-    raise ConfigError(f"unknown tool profile {profile!r}", f"use one of {', '.join(TOOL_PROFILES)}")
+    if profile not in TOOL_PROFILES:
+        raise ConfigError(f"unknown tool profile {profile!r}", f"use one of: {', '.join(TOOL_PROFILES)}")
+    return profile_toolbox(profile, extra)

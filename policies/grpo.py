@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vidagent.policies.config import GRPOConfig
+from vidagent.policies.config import GRPOConfig, check_trl_fields
 
 LOG_FILE = "grpo_log.jsonl"
 CURVES = [("reward", "reward (sum of parts)"), ("accuracy", "accuracy reward"),
@@ -64,6 +64,9 @@ def trl_config(config: GRPOConfig, **overrides: Any) -> Any:
         gradient_checkpointing=False, remove_unused_columns=False, dataloader_num_workers=0,
         disable_tqdm=True,
     )
+    # an unknown key (a typo in --trl-args) is a ConfigError with the closest field names, not TRL's TypeError
+    check_trl_fields(overrides, TRLConfig, source=f"--trl-args {config.trl_args}" if config.trl_args
+                     else "trl overrides")
     options.update(overrides)
     return TRLConfig(**options)
 
@@ -163,10 +166,12 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
                **trl_overrides: Any) -> Path:
     """Run GRPO (resuming from the latest ``OUT/checkpoint-N`` with ``config.resume``); return the planner
     directory. Arguments other than ``config`` are for tests and notebooks."""
+    from vidagent.offline import prepare_training_env  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
-    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
     from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
+    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
+    prepare_training_env()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     config.write(out / "grpo_config.json")

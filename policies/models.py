@@ -24,7 +24,12 @@ def load_base(spec: str) -> tuple[Any, Any, str]:
     ``spec``: ``base`` (SmolLM2-135M-Instruct), a model directory, or a LoRA adapter directory (returned as a
     trainable ``PeftModel``: training continues that adapter, so its output stays one base-relative adapter).
     """
-    from vidagent.agent.planner_loading import _auto_model, _auto_tokenizer, load_default_base  # noqa: PLC0415
+    from vidagent.agent.planner_loading import (  # noqa: PLC0415
+        _auto_model,
+        _auto_tokenizer,
+        load_default_base,
+        peft_quietly,
+    )
 
     if spec in (BASE_SPEC, "default"):
         model, tokenizer = load_default_base()
@@ -35,7 +40,9 @@ def load_base(spec: str) -> tuple[Any, Any, str]:
 
         base = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
         model, tokenizer, base_name = load_base(BASE_SPEC if base in ("default", None) else base)
-        return PeftModel.from_pretrained(model, str(path), is_trainable=True), tokenizer, base_name
+        with peft_quietly():
+            return (PeftModel.from_pretrained(model, str(path), is_trainable=True, local_files_only=True), tokenizer,
+                    base_name)
     if (path / "config.json").is_file():
         return _auto_model(str(path)), _auto_tokenizer(str(path)), str(path.resolve())
     raise ConfigError(f"cannot start training from {spec!r}",
@@ -46,12 +53,14 @@ def with_lora(model: Any, r: int, alpha: int, dropout: float) -> Any:
     """Wrap ``model`` in a fresh LoRA adapter on every linear layer (r=0: train all weights as they are).
     A model that already is a ``PeftModel`` keeps its adapter."""
     from peft import LoraConfig, PeftModel, get_peft_model  # noqa: PLC0415
+    from vidagent.agent.planner_loading import peft_quietly  # noqa: PLC0415
 
     if isinstance(model, PeftModel) or r == 0:
         return model
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules="all-linear",
                         task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with peft_quietly():
+        return get_peft_model(model, config)
 
 
 def trainable_model(spec: str, r: int, alpha: int, dropout: float) -> tuple[Any, Any, str]:

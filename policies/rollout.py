@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from vidagent.agent.api import Agent, Result
+from vidagent.errors import ToolCrash
 from vidagent.policies.trajectories import Trajectory, trajectory_from_result
 from vidagent.tasks.questions import Question
-from vidagent.errors import ToolCrash
 from vidagent.tools.toolbox import Toolbox
 
 

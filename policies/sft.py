@@ -1,31 +1,39 @@
-"""SFT cold start: teach the planner the tool-call format on oracle-program trajectories.
+"""SFT cold start on TRL's ``SFTTrainer``: teach the planner the tool-call format on oracle-program trajectories.
 
     vidagent train sft --world data/world --questions 128 --out runs/sft
 
-Simplifications (and why):
+What TRL does (``trl.SFTTrainer``, a ``transformers.Trainer``): the training loop (AdamW, gradient
+accumulation, clipping, seeded shuffling), the loss (labels built from our ``assistant_masks`` column:
+-100 where the mask is 0; the loss is the mean over target tokens of the optimizer step, computed by its
+fused LM head), checkpoints ``OUT/checkpoint-N/`` (weights or adapter, optimizer, scheduler, RNG, trainer
+state) and ``train(resume_from_checkpoint=...)``, which skips the batches already trained.
 
-- a plain PyTorch loop, not TRL's SFTTrainer: the trajectories are already token ids with a mask, the
-  loop is 30 lines, and resuming is explicit;
-- loss on the planner's own tokens only (tool calls, answers, their end-of-turn tokens): the system
-  prompt, the question and the tool observations are context, never targets;
-- one sequence per forward pass, gradients accumulated over ``batch_size`` sequences (no padding waste on
-  a CPU); the loss is the mean over target tokens of the batch.
+What vidagent adds:
 
-Output: ``OUT/`` is a loadable planner (LoRA adapter or full model); ``OUT/checkpoints/step-N/`` hold the
-weights, the optimizer and the step for ``--resume``; ``OUT/sft_log.jsonl`` and ``OUT/sft_loss.png`` the curve.
+- the data: oracle programs replayed through the planner graph (``vidagent.policies.trajectories``), already
+  token ids rendered with the chat template the planner uses at inference, with the mask of the planner's
+  own tokens. They are passed pre-tokenized (``input_ids`` + ``assistant_masks``), so TRL neither tokenises
+  nor applies a template; trajectories over ``max_length`` are dropped here, never cut. Replays are cached
+  in ``OUT/sft_trajectories.jsonl`` so that ``--resume`` trains on the same data;
+- the mapping of ``SFTConfig`` to ``trl.SFTConfig`` (``trl_config``; ``--trl-args FILE`` passes more fields);
+- on a CPU, TRL's LM head scores the target positions only, as it does on GPUs (``_score_targets_only_on_cpu``);
+- ``OUT/sft_log.jsonl`` (one record per optimizer step) and ``OUT/sft_loss.png``;
+- the planner directory: ``OUT/`` is a loadable planner (LoRA adapter or full model, ``save_planner``).
 """
 
 from __future__ import annotations
 
 import json
-import random
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vidagent.errors import ConfigError
-from vidagent.policies.config import SFTConfig
+from vidagent.policies.config import SFTConfig, check_trl_fields
 from vidagent.policies.trajectories import Trajectory
 
 LOG_FILE = "sft_log.jsonl"
@@ -35,50 +43,121 @@ TRAJECTORY_FILE = "sft_trajectories.jsonl"
 @dataclass
 class SFTResult:
     out: Path
-    steps: int
-    losses: list[float]  # per optimizer step
-    trajectories: int
+    steps: int  # the trainer's global step at the end (a resumed run counts the steps before it too)
+    losses: list[float] = field(default_factory=list)  # per optimizer step of this call
+    trajectories: int = 0
 
 
-def sequence_loss(model: Any, trajectory: Trajectory) -> tuple[Any, int]:
-    """Summed cross-entropy over the planner's own tokens of one trajectory, and how many there are."""
+def sft_dataset(trajectories: list[Trajectory]) -> Any:
+    """Pre-tokenized TRL dataset: ``input_ids`` and ``assistant_masks`` (TRL sets the label of every 0 to -100)."""
+    from datasets import Dataset  # noqa: PLC0415
+
+    rows = []
+    for t in trajectories:
+        if not any(t.model_mask):
+            raise ConfigError(f"trajectory {t.question_id} has no planner tokens to learn",
+                              "check the trajectories' model_mask")
+        # The loss covers only the planner's own tokens (its tool calls, answers and their end-of-turn
+        # tokens): the system prompt, the question and the tool observations are context, masked out (0).
+        rows.append({"input_ids": t.ids, "assistant_masks": [0] * len(t.prompt_ids) + list(t.model_mask)})
+    return Dataset.from_list(rows)
+
+
+def trl_config(config: SFTConfig, **overrides: Any) -> Any:
+    """The ``trl.SFTConfig`` for a vidagent config (one place maps our names to TRL's)."""
     import torch  # noqa: PLC0415
-    import torch.nn.functional as F  # noqa: PLC0415
+    from trl import SFTConfig as TRLConfig  # noqa: PLC0415
 
-    device = next(model.parameters()).device
-    ids = torch.tensor([trajectory.ids], device=device)  # [1, T]
-    labels = torch.tensor([trajectory.labels], device=device)  # [1, T]; -100 = not a target
-    # Targets lie in the completion only: compute logits for its K = len + 1 last positions, not for the
-    # ~900 prompt tokens (the vocabulary projection is the costliest layer of a small model).
-    keep = len(trajectory.completion_ids) + 1
-    logits = model(input_ids=ids, logits_to_keep=keep).logits[:, :-1].float()  # [1, K-1, V]: t predicts t+1
-    targets = labels[:, -(keep - 1):]  # [1, K-1]
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100,
-                           reduction="sum")
-    return loss, int((targets != -100).sum())
+    micro = overrides.get("per_device_train_batch_size", 1)
+    options = dict(
+        output_dir=config.out, num_train_epochs=config.epochs, max_steps=config.max_steps or -1,
+        learning_rate=config.learning_rate, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0,
+        max_grad_norm=1.0,
+        # batch_size sequences per optimizer step: one per forward pass by default (no padding on a CPU)
+        per_device_train_batch_size=micro, gradient_accumulation_steps=max(1, config.batch_size // micro),
+        # pre-tokenized rows: TRL keeps our ids and builds the labels from `assistant_masks` (no chat template,
+        # no tokenisation); assistant_only_loss / completion_only_loss are for text datasets TRL tokenises
+        max_length=config.max_length, assistant_only_loss=False, completion_only_loss=False, packing=False,
+        save_strategy="steps", save_steps=config.save_steps, save_only_model=False, logging_steps=1,
+        report_to=[], seed=config.seed, data_seed=config.seed, use_cpu=not torch.cuda.is_available(),
+        bf16=False, fp16=False, activation_checkpointing=False, dataloader_num_workers=0, disable_tqdm=True,
+    )
+    # an unknown key (a typo in --trl-args) is a ConfigError with the closest field names, not TRL's TypeError
+    check_trl_fields(overrides, TRLConfig, source=f"--trl-args {config.trl_args}" if config.trl_args
+                     else "trl overrides")
+    options.update(overrides)
+    return TRLConfig(**options)
 
 
-def batch_loss(model: Any, batch: list[Trajectory], backward: bool = True) -> float:
-    """Mean loss per target token over ``batch``; accumulates gradients when ``backward``."""
-    total_tokens = sum(sum(t.model_mask) for t in batch)
-    if total_tokens == 0:
-        raise ConfigError("a batch has no planner tokens to learn", "check the trajectories' model_mask")
-    value = 0.0
-    for trajectory in batch:
-        loss, _ = sequence_loss(model, trajectory)
-        loss = loss / total_tokens
-        if backward:
-            loss.backward()
-        value += float(loss.detach())
-    return value
+def make_trainer(config: SFTConfig, model: Any, tokenizer: Any, trajectories: list[Trajectory], *,
+                 callbacks: list[Any] | None = None, **trl_overrides: Any) -> Any:
+    """A ``VidagentSFTTrainer`` for ``model`` (a PeftModel for LoRA, or a plain model for full training)."""
+    trainer_class = vidagent_trainer_class()
+    return trainer_class(model=model, args=trl_config(config, **trl_overrides),
+                         train_dataset=sft_dataset(trajectories), processing_class=tokenizer, callbacks=callbacks)
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No ``datasets`` progress bars for TRL's label-building pass over a few in-memory rows."""
+    from datasets.utils import logging as datasets_logging  # noqa: PLC0415
+
+    enabled = datasets_logging.is_progress_bar_enabled()
+    datasets_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets_logging.enable_progress_bar()
+
+
+@contextmanager
+def _score_targets_only_on_cpu() -> Iterator[None]:
+    """TRL's fused LM head projects only the positions with a label on Triton devices, and every position
+    elsewhere, so that compiled backends (XLA, Neuron) see one tile shape. A CPU compiles nothing, and our
+    sequences are mostly prompt (~150 targets in ~1,050 tokens): taking TRL's own Triton-device path (the
+    targets only) on a CPU too is ~20x less LM-head work, for the same loss (tested). Active only inside
+    ``compute_loss``; should a TRL release drop the helper, TRL's default applies (slower, same loss)."""
+    import trl.trainer.utils as trl_utils  # noqa: PLC0415
+
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None:
+        yield
+        return
+    trl_utils._use_triton = lambda device: device.type == "cpu" or original(device)
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
+
+
+_TRAINER_CLASS: Any = None
+
+
+def vidagent_trainer_class() -> Any:
+    """``SFTTrainer`` whose loss forward scores the target positions only on a CPU too (see above)."""
+    global _TRAINER_CLASS  # built lazily: importing trl is slow and the CLI must start fast
+    if _TRAINER_CLASS is not None:
+        return _TRAINER_CLASS
+    from trl import SFTTrainer  # noqa: PLC0415
+
+    class VidagentSFTTrainer(SFTTrainer):
+        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                         num_items_in_batch: Any = None) -> Any:
+            with _score_targets_only_on_cpu():
+                return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                            num_items_in_batch=num_items_in_batch)
+
+    _TRAINER_CLASS = VidagentSFTTrainer
+    return _TRAINER_CLASS
 
 
 def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any) -> list[Trajectory]:
     """Oracle-program replays of ``config.questions`` questions of the world's ``config.split``."""
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
-    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
     from vidagent.policies.trajectories import oracle_trajectories  # noqa: PLC0415
+    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     world = WorldData.load(config.world)
     toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
@@ -93,69 +172,6 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any) -> lis
     return [t for t in trajectories if len(t.ids) <= config.max_length]
 
 
-def train_sft(config: SFTConfig, *, model: Any = None, tokenizer: Any = None, base_name: str = "default",
-              trajectories: list[Trajectory] | None = None, log: Any = print) -> SFTResult:
-    """Run SFT. ``model``/``tokenizer``/``trajectories`` may be given (tests, notebooks); otherwise they
-    come from ``config.planner`` and oracle replays over ``config.world``."""
-    import torch  # noqa: PLC0415
-
-    from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
-
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    config.write(out / "sft_config.json")
-    torch.manual_seed(config.seed)
-    if model is None:
-        model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
-                                                      config.lora_dropout)
-    else:
-        model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
-    if trajectories is None:
-        trajectories = load_or_build_trajectories(config, tokenizer, model, out)
-    if not trajectories:
-        raise ConfigError("no SFT trajectories", "use a world with train questions, or a larger --max-length")
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    per_epoch = (len(trajectories) + config.batch_size - 1) // config.batch_size
-    total = per_epoch * config.epochs
-    if config.max_steps:
-        total = min(total, config.max_steps)
-    start = resume_sft(model, optimizer, out) if config.resume else 0
-    log(f"SFT: {len(trajectories)} trajectories, {total} steps ({config.epochs} epochs of {per_epoch}); "
-        f"{sum(p.numel() for p in params):,} trainable parameters" + (f"; resuming at step {start}" if start else ""))
-    losses: list[float] = []
-    model.train()
-    with (out / LOG_FILE).open("a" if start else "w", encoding="utf-8") as handle:
-        for step in range(start, total):
-            batch = batch_for_step(trajectories, step, per_epoch, config.batch_size, config.seed)
-            started = time.perf_counter()
-            optimizer.zero_grad(set_to_none=True)
-            loss = batch_loss(model, batch)
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            losses.append(loss)
-            record = {"step": step + 1, "epoch": step // per_epoch + 1, "loss": round(loss, 5),
-                      "tokens": sum(len(t.ids) for t in batch), "seconds": round(time.perf_counter() - started, 2)}
-            handle.write(json.dumps(record) + "\n")
-            handle.flush()
-            log(f"step {step + 1}/{total} loss {loss:.4f} ({record['seconds']}s)")
-            if (step + 1) % config.save_steps == 0 or step + 1 == total:
-                save_sft_checkpoint(model, optimizer, out, step + 1)
-    model.eval()
-    save_planner(model, tokenizer, out, base_name)
-    plot_sft(out)
-    return SFTResult(out, total, losses, len(trajectories))
-
-
-def batch_for_step(trajectories: list[Trajectory], step: int, per_epoch: int, batch_size: int,
-                   seed: int) -> list[Trajectory]:
-    """The batch of a global step: a seeded shuffle per epoch, so a resumed run sees the same batches."""
-    epoch, index = divmod(step, per_epoch)
-    order = list(range(len(trajectories)))
-    random.Random(seed * 1000 + epoch).shuffle(order)
-    return [trajectories[i] for i in order[index * batch_size:(index + 1) * batch_size]]
-
-
 def load_or_build_trajectories(config: SFTConfig, tokenizer: Any, model: Any, out: Path) -> list[Trajectory]:
     """Replays are cached in ``OUT/sft_trajectories.jsonl`` so that a resumed run trains on the same data."""
     path = out / TRAJECTORY_FILE
@@ -168,49 +184,97 @@ def load_or_build_trajectories(config: SFTConfig, tokenizer: Any, model: Any, ou
     return trajectories
 
 
-# ---------------------------------------------------------------------------------------------------
-# Checkpoints
-# ---------------------------------------------------------------------------------------------------
-
-
-def save_sft_checkpoint(model: Any, optimizer: Any, out: Path, step: int) -> Path:
+def train_sft(config: SFTConfig, *, model: Any = None, tokenizer: Any = None, base_name: str = "default",
+              trajectories: list[Trajectory] | None = None, log: Any = print, callbacks: list[Any] | None = None,
+              **trl_overrides: Any) -> SFTResult:
+    """Run SFT (resuming from the latest ``OUT/checkpoint-N`` with ``config.resume``). ``model``/``tokenizer``/
+    ``trajectories``/``callbacks`` may be given (tests, notebooks); otherwise they come from
+    ``config.planner`` and oracle replays over ``config.world``."""
     import torch  # noqa: PLC0415
-    from safetensors.torch import save_file  # noqa: PLC0415
+    from transformers import PrinterCallback  # noqa: PLC0415
+    from vidagent.policies.grpo import latest_trl_checkpoint  # noqa: PLC0415
+    from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
 
-    directory = out / "checkpoints" / f"step-{step}"
-    directory.mkdir(parents=True, exist_ok=True)
-    weights = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
-    save_file(weights, str(directory / "trainable.safetensors"))
-    torch.save(optimizer.state_dict(), directory / "optimizer.pt")
-    (directory / "state.json").write_text(json.dumps({"step": step}))
-    return directory
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config.write(out / "sft_config.json")
+    torch.manual_seed(config.seed)  # the LoRA initialisation (TRL seeds again before training)
+    if model is None:
+        model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
+                                                      config.lora_dropout)
+    else:
+        model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
+    if trajectories is None:
+        trajectories = load_or_build_trajectories(config, tokenizer, model, out)
+    if not trajectories:
+        raise ConfigError("no SFT trajectories", "use a world with train questions, or a larger --max-length")
+    overrides = {**config.trl_overrides(), **trl_overrides}
+    progress = jsonl_callback(out / LOG_FILE, log)
+    with _quiet_datasets():
+        trainer = make_trainer(config, model, tokenizer, trajectories, callbacks=[progress, *(callbacks or [])],
+                               **overrides)
+    trainer.remove_callback(PrinterCallback)  # our per-step line replaces its dict print
+    args = trainer.args
+    per_epoch = max(1, math.ceil(math.ceil(len(trajectories) / (args.per_device_train_batch_size * args.world_size))
+                                 / args.gradient_accumulation_steps))  # as transformers counts them
+    total = per_epoch * config.epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
+        args.max_steps = total  # a larger --max-steps never adds epochs
+    checkpoint = latest_trl_checkpoint(out) if config.resume else None
+    start = json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"] if checkpoint else 0
+    progress.start(start)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log(f"SFT: {len(trajectories)} trajectories, {total} steps ({config.epochs} epochs of {per_epoch}); "
+        f"{trainable:,} trainable parameters" + (f"; resuming at step {start} from {checkpoint}" if start else ""))
+    trainer.train(resume_from_checkpoint=checkpoint)
+    model = trainer.model
+    model.eval()
+    save_planner(model, tokenizer, out, base_name)
+    plot_sft(out)
+    return SFTResult(out, trainer.state.global_step, progress.losses, len(trajectories))
 
 
-def latest_checkpoint(out: Path) -> Path | None:
-    found = [p for p in (out / "checkpoints").glob("step-*") if (p / "state.json").is_file()]
-    return max(found, key=lambda p: int(p.name.split("-")[1]), default=None)
+def jsonl_callback(path: Path, log: Any) -> Any:
+    """A ``TrainerCallback`` writing one JSON line per optimizer step (the format ``plot_sft`` and ``results/``
+    read) and a progress line to ``log``. Built lazily: importing transformers is slow, the CLI must start fast."""
+    from transformers import TrainerCallback  # noqa: PLC0415
 
+    class JsonlLog(TrainerCallback):
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+            self._began, self._tokens = time.perf_counter(), 0
 
-def resume_sft(model: Any, optimizer: Any, out: Path) -> int:
-    """Load the latest checkpoint's trainable weights and optimizer; return its step (0 if none)."""
-    import torch  # noqa: PLC0415
-    from safetensors.torch import load_file  # noqa: PLC0415
+        def start(self, step: int) -> None:
+            """A fresh run starts a fresh log; a resumed one keeps the records up to its checkpoint's step
+            (a killed run may have logged steps after it, which are trained again)."""
+            kept = []
+            if step and path.is_file():
+                kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                        if line.strip() and json.loads(line)["step"] <= step]
+            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
-    checkpoint = latest_checkpoint(out)
-    if checkpoint is None:
-        return 0
-    weights = load_file(str(checkpoint / "trainable.safetensors"))
-    named = dict(model.named_parameters())
-    missing = set(weights) ^ {n for n, p in named.items() if p.requires_grad}
-    if missing:
-        raise ConfigError(f"checkpoint {checkpoint} does not match the model ({len(missing)} parameters differ)",
-                          "resume with the same --planner and LoRA settings, or start a new --out")
-    with torch.no_grad():
-        for name, value in weights.items():
-            named[name].copy_(value)
-    # weights_only=True: an optimizer state is tensors and plain containers
-    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
-    return json.loads((checkpoint / "state.json").read_text())["step"]
+        def on_step_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._began = time.perf_counter()
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
+            if not logs or "loss" not in logs or not state.is_world_process_zero:
+                return
+            tokens = int(logs.get("num_tokens", self._tokens)) - self._tokens  # TRL logs a running total
+            self._tokens += tokens
+            loss = float(logs["loss"])
+            self.losses.append(loss)
+            record = {"step": state.global_step, "epoch": math.ceil(round(state.epoch or 0, 6)),
+                      "loss": round(loss, 5), "tokens": tokens, "seconds": round(time.perf_counter() - self._began, 2)}
+            for long, short in (("mean_token_accuracy", "token_accuracy"), ("grad_norm", "grad_norm"),
+                                ("learning_rate", "learning_rate")):
+                if logs.get(long) is not None:
+                    record[short] = round(float(logs[long]), 6)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            log(f"step {state.global_step}/{state.max_steps} loss {loss:.4f} ({record['seconds']}s)")
+
+    return JsonlLog()
 
 
 def plot_sft(out: Path) -> Path | None:

@@ -107,9 +107,9 @@ def test_missing_and_corrupt_weights(tmp_path: Path, tiny_video: Path):
 
 def test_shipped_action_weights_load_with_world_labels():
     from vidagent.tools.defaults import ACTION_WEIGHTS
-    from vidagent.tools.train_data import WORLD_ACTIONS
+    from vidagent.tasks.world.config import ACTIONS
 
     if not ACTION_WEIGHTS.exists():
         pytest.skip("default action weights not built yet")
     recognizer = ActionRecognizer()
-    assert recognizer.labels == list(WORLD_ACTIONS)
+    assert recognizer.labels == list(ACTIONS)

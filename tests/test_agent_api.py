@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 from vidagent.agent import Agent, ScriptedChatModel, sqlite_checkpointer
@@ -134,6 +134,9 @@ def test_thread_keeps_the_conversation(tiny_video, tmp_path):
     first = agent.ask(tiny_video, "How many dogs?", thread_id="t")
     second = agent.ask(tiny_video, "What color are they?", thread_id="t")
     assert first.answer.value == 2 and second.answer.value == "white"
+    (call,) = [s for s in first.trace if s.kind == "tool"]
+    tool_message = next(m for m in first.messages if isinstance(m, ToolMessage))
+    assert call.result is not None and tool_message.artifact.result is call.result  # typed, via the artifact
     assert any("How many dogs?" in q for q in questions_seen) and any("What color" in q for q in questions_seen)
     assert [s.turn for s in second.trace] == [2, 2]  # only the new question's steps
     assert second.stats.tool_calls == 0 and second.answer.sources == []

@@ -4,9 +4,12 @@ offline, and (slow) the default SmolLM2 converted from its GGUF."""
 from __future__ import annotations
 
 import json
+import sys
+import types
 
 import pytest
 import torch
+from vidagent.agent.chat_models.langchain_api import chat_model_from_string, is_provider_spec, known_providers
 from vidagent.agent.chat_models.local import LocalChatModel
 from vidagent.agent.chat_models.scripted import ScriptedChatModel
 from vidagent.agent.planner_loading import load_planner
@@ -69,7 +72,8 @@ def test_replay_file(tmp_path):
     assert isinstance(model, ScriptedChatModel) and len(model.replies) == 2
 
 
-def test_errors_say_what_to_do(tmp_path):
+def test_errors_say_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # not installed (whether it is or not)
     with pytest.raises(ConfigError, match="pip install langchain-openai"):
         load_planner("openai:gpt-4o-mini")
     with pytest.raises(ConfigError, match="allow-download"):
@@ -78,6 +82,78 @@ def test_errors_say_what_to_do(tmp_path):
         load_planner(str(tmp_path))
     with pytest.raises(ConfigError, match="local planners only"):
         load_planner("ollama:qwen2.5", do_sample=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_init_chat_model_cache():
+    """init_chat_model caches each provider's class: a faked integration module must not outlive its test."""
+    from langchain.chat_models import base
+
+    clear = getattr(getattr(base, "_get_chat_model_creator", None), "cache_clear", lambda: None)
+    clear()
+    yield
+    clear()
+
+
+def test_provider_specs_go_to_init_chat_model_and_paths_do_not():
+    assert is_provider_spec("openai:gpt-4o-mini") and is_provider_spec("ollama:qwen2.5:7b")
+    assert is_provider_spec("foo:bar")  # provider-shaped: init_chat_model decides, with a clear error
+    for spec in ("replay:r.json", "someone/some-model", "/no/such/dir", "C:\\models\\x", "default", "x:"):
+        assert not is_provider_spec(spec), spec
+    assert {"openai", "anthropic", "ollama"} <= set(known_providers())
+
+
+def test_unknown_provider_names_the_providers_init_chat_model_knows():
+    with pytest.raises(ConfigError, match="unknown planner provider 'foo'") as caught:
+        load_planner("foo:bar")
+    assert "init_chat_model" in caught.value.fix and "openai" in caught.value.fix and "ollama" in caught.value.fix
+    with pytest.raises(ConfigError) as caught:
+        load_planner("opneai:gpt-4o-mini")
+    assert caught.value.fix.startswith("did you mean openai?")
+
+
+def test_missing_integration_package_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "langchain_anthropic", None)  # `import langchain_anthropic` fails
+    with pytest.raises(ConfigError, match="needs the package langchain-anthropic") as caught:
+        load_planner("anthropic:claude-sonnet-4-5")
+    assert caught.value.fix == "pip install langchain-anthropic"
+    monkeypatch.setitem(sys.modules, "langchain_google_genai", None)
+    with pytest.raises(ConfigError) as caught:
+        chat_model_from_string("google-genai:gemini-2.5-flash")  # init_chat_model's - to _ normalisation
+    assert caught.value.fix == "pip install langchain-google-genai"
+
+
+@pytest.mark.parametrize("spec", ["/no/such/dir", "./no-such-dir", "~/no/such/planner", "a/b/c", "missing.gguf"])
+def test_missing_directory_is_not_a_hub_id(spec):
+    with pytest.raises(ConfigError, match="no such file or directory") as caught:
+        load_planner(spec)
+    assert "Repo id" not in str(caught.value) and "existing model directory" in caught.value.fix
+
+
+class FakeChatOpenAI:
+    """Stands in for langchain_openai.ChatOpenAI: records what init_chat_model passes."""
+
+    def __init__(self, **kwargs):
+        if kwargs.get("api_key") == "refuse":
+            raise ValueError("The api_key client option must be set")
+        self.kwargs = kwargs
+
+
+def test_known_provider_is_built_by_init_chat_model(monkeypatch):
+    monkeypatch.setitem(sys.modules, "langchain_openai", types.SimpleNamespace(ChatOpenAI=FakeChatOpenAI))
+    model = load_planner("openai:gpt-4o-mini")
+    assert isinstance(model, FakeChatOpenAI) and model.kwargs == {"model": "gpt-4o-mini", "temperature": 0}
+    model = chat_model_from_string("openai:ft:gpt-4o-mini:org::abc", temperature=0.5)  # colons in the model
+    assert model.kwargs == {"model": "ft:gpt-4o-mini:org::abc", "temperature": 0.5}
+    with pytest.raises(ConfigError, match="cannot build the planner openai:gpt-4o-mini: ValueError") as caught:
+        chat_model_from_string("openai:gpt-4o-mini", api_key="refuse")
+    assert "API key" in caught.value.fix
+
+
+def test_installed_provider_builds_without_network():
+    openai = pytest.importorskip("langchain_openai")
+    model = chat_model_from_string("openai:gpt-4o-mini", api_key="sk-dummy")  # constructing does not connect
+    assert isinstance(model, openai.ChatOpenAI) and model.model_name == "gpt-4o-mini" and model.temperature == 0
 
 
 @pytest.mark.slow

@@ -64,3 +64,70 @@ def test_example_tool_script_runs(tiny_video: Path):
                          text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Motion in 0.0-6.0s")
+
+
+# --- vidagent train sft|grpo: flags from the config dataclasses through transformers' HfArgumentParser ---
+
+
+def train_config(*argv: str):
+    from vidagent.cli import build_parser
+    from vidagent.policies.config import GRPOConfig, SFTConfig, config_from_args
+
+    args = build_parser().parse_args(["train", *argv])
+    return config_from_args({"sft": SFTConfig, "grpo": GRPOConfig}[args.train_command], args)
+
+
+def test_train_help_lists_every_config_field():
+    from dataclasses import fields
+
+    from vidagent.policies.config import GRPOConfig, SFTConfig
+
+    for stage, cls in (("sft", SFTConfig), ("grpo", GRPOConfig)):
+        out = run("train", stage, "--help")
+        assert out.returncode == 0, out.stderr
+        for f in fields(cls):
+            assert "--" + f.name.replace("_", "-") in out.stdout, f.name
+        text = " ".join(out.stdout.split())
+        assert "tool-call budget per question" in text and "(default: 4)" in text  # help and default
+        assert "--world WORLD" in out.stdout and "--tool SPEC [SPEC ...]" in out.stdout
+
+
+def test_train_flags_parse_into_the_config(tmp_path: Path):
+    from vidagent.policies.config import GRPOConfig, SFTConfig
+
+    assert train_config("sft", "--world", "w") == SFTConfig(world="w")  # the dataclass defaults
+    assert train_config("grpo", "--world", "w") == GRPOConfig(world="w")
+    trl = tmp_path / "trl.json"
+    trl.write_text('{"bf16": true}')
+    config = train_config("grpo", "--world", "w", "--questions", "8", "--group-size", "3", "--lora_r", "2",
+                          "--tool", "a:f", "b:g", "--tool", "c:h", "--resume", "--trl-args", str(trl),
+                          "--tools", "world", "--learning-rate", "1e-3")
+    assert (config.questions, config.group_size, config.lora_r, config.learning_rate) == (8, 3, 2, 1e-3)
+    assert config.tool == ["a:f", "b:g", "c:h"] and config.resume and config.tools == "world"
+    assert config.trl_overrides() == {"bf16": True}
+    assert train_config("sft", "--world", "w", "--resume", "false").resume is False
+    assert train_config("sft", "--world", "w").tool == []  # the default list is not shared across parses
+
+
+def test_train_bad_flags_are_clean_errors(tmp_path: Path, capsys):
+    from vidagent.cli import main
+
+    assert main(["train", "grpo", "--world", str(tmp_path), "--group-size", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: group_size must be >= 2") and "fix: pass --group-size 4" in err
+    assert main(["train", "sft", "--world", str(tmp_path), "--trl-args", "nope.json"]) == 2
+    assert "--trl-args nope.json does not exist" in capsys.readouterr().err
+    for argv in (["train", "sft"], ["train", "grpo", "--world", "w", "--steps", "many"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: --world" in err and "invalid int value: 'many'" in err
+
+
+def test_top_level_help_does_not_import_transformers():
+    code = ("import sys; from vidagent.cli import build_parser; build_parser().format_help(); "
+            "print('transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+                         check=False)
+    assert out.stdout.strip() == "False", out.stderr

@@ -1,12 +1,24 @@
 """The prefix-reusing decode loop (``agent/chat_models/decoding.py``) against transformers' own greedy
-``generate``, on a tiny random Llama: same tokens, same log-probabilities, the shared prefix read once."""
+``generate``, on a tiny random Llama: same tokens, same log-probabilities, the shared prefix read once;
+and the two ``Decoder``s (``PrefixReuseDecoder``, the default, and ``GenerateDecoder``, the reference)
+held token-equal."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
 from vidagent.agent.chat_models import decoding
-from vidagent.agent.chat_models.decoding import PrefixCache, decode_batch, shared_prefix_length
+from vidagent.agent.chat_models.decoding import (
+    Decoder,
+    GenerateDecoder,
+    PrefixCache,
+    PrefixReuseDecoder,
+    decode_batch,
+    make_decoder,
+    shared_prefix_length,
+)
 
 VOCAB = 97
 
@@ -159,3 +171,128 @@ def test_growing_cache_keeps_what_was_written():
 def test_empty_prompt_is_rejected(lm):
     with pytest.raises(ValueError, match="non-empty"):
         decode_batch(lm, [[]], max_new_tokens=2, stop_ids={1}, pad_id=0)
+
+
+# -- the Decoder interface: the prefix-reusing loop against the plain-generate reference -----------------
+
+def mixed_prompts() -> list[list[int]]:
+    """The planner's shape: three prompts sharing a long system prompt, plus one that shares nothing."""
+    g = torch.Generator().manual_seed(11)
+    return prompts_with_shared_prefix() + [torch.randint(3, VOCAB, (23,), generator=g).tolist()]
+
+
+def assert_same(decoded, expected) -> None:
+    assert [d.tokens for d in decoded] == [e.tokens for e in expected]
+    for d, e in zip(decoded, expected, strict=True):
+        assert len(d.logprobs) == len(d.tokens)
+        assert torch.allclose(torch.tensor(d.logprobs), torch.tensor(e.logprobs), atol=1e-4)
+
+
+def test_decoders_implement_the_interface():
+    assert isinstance(PrefixReuseDecoder(), Decoder) and isinstance(GenerateDecoder(), Decoder)
+    assert isinstance(make_decoder("prefix"), PrefixReuseDecoder)
+    assert isinstance(make_decoder("generate"), GenerateDecoder)
+    mine = GenerateDecoder()
+    assert make_decoder(mine) is mine
+    with pytest.raises(ValueError, match="unknown decoder"):
+        make_decoder("beam")
+    with pytest.raises(TypeError):
+        make_decoder(object())
+
+
+@pytest.mark.parametrize("prompts", [prompts_with_shared_prefix(), mixed_prompts()], ids=["shared", "mixed"])
+def test_greedy_prefix_reuse_equals_generate(lm, prompts):
+    reuse = PrefixReuseDecoder()
+    options = {"max_new_tokens": 8, "stop_ids": {-1}, "pad_id": 0}
+    expected = GenerateDecoder()(lm, prompts, **options)
+    assert [len(e.tokens) for e in expected] == [8] * len(prompts)
+    assert_same(reuse(lm, prompts, **options), expected)
+    # the same call again: every row now starts from its own stored prompt
+    assert_same(reuse(lm, prompts, **options), expected)
+    assert reuse.prefix_cache.hits > 0
+
+
+def test_greedy_prefix_reuse_equals_generate_from_a_warm_cache(lm):
+    """An earlier call filled the cache (two of the prompts, then a next turn of every conversation):
+    rows start from cached prefixes of different lengths and still match the reference."""
+    prompts = mixed_prompts()
+    reuse, reference_decoder = PrefixReuseDecoder(), GenerateDecoder()
+    options = {"max_new_tokens": 5, "stop_ids": {-1}, "pad_id": 0}
+    reuse(lm, prompts[:2], max_new_tokens=2, stop_ids={-1}, pad_id=0)
+    first = reuse(lm, prompts, **options)
+    assert_same(first, reference_decoder(lm, prompts, **options))
+    g = torch.Generator().manual_seed(7)
+    turn2 = [p + d.tokens + torch.randint(3, VOCAB, (n,), generator=g).tolist()
+             for p, d, n in zip(prompts, first, (4, 1, 9, 2), strict=True)]
+    computed = reuse.prefix_cache.computed
+    assert_same(reuse(lm, turn2, **options), reference_decoder(lm, turn2, **options))
+    assert reuse.prefix_cache.computed - computed == sum(len(t) - len(p) for t, p in zip(turn2, prompts, strict=True))
+    reuse.clear()
+    assert len(reuse.prefix_cache) == 0
+
+
+def test_both_decoders_stop_rows_alike(lm):
+    """A stop id ends row 0 after two tokens, ``stops_reply`` ends row 1 after three (as a closing tag
+    would); the other rows go on, and both decoders cut every row at the same token."""
+    prompts = mixed_prompts()
+    free = GenerateDecoder()(lm, prompts, max_new_tokens=8, stop_ids={-1}, pad_id=0)
+    opening = free[1].tokens[:3]
+    stop = free[0].tokens[1]
+    assert stop not in opening  # else row 1 would stop on it first
+
+    def stops_reply(tokens: list[int]) -> bool:
+        return tokens == opening
+
+    options = {"max_new_tokens": 8, "stop_ids": {stop}, "pad_id": 0, "stops_reply": stops_reply}
+    expected = GenerateDecoder()(lm, prompts, **options)
+    for row, full in zip(expected, free, strict=True):  # the reference cuts the unstopped run as documented
+        cut = next((k + 1 for k, t in enumerate(full.tokens) if t == stop or full.tokens[: k + 1] == opening), 8)
+        assert row.tokens == full.tokens[:cut]
+    assert expected[0].tokens == free[0].tokens[:2] and expected[1].tokens == opening
+    assert len(expected[2].tokens) == 8  # a row that meets neither runs to max_new_tokens
+    assert_same(PrefixReuseDecoder()(lm, prompts, **options), expected)
+
+
+@pytest.mark.parametrize("make", [PrefixReuseDecoder, GenerateDecoder], ids=["prefix", "generate"])
+def test_sampled_logprobs_are_those_of_a_plain_forward_pass(lm, make):
+    """Sampling: the two decoders draw differently from one seed, but each records log p(token) under
+    softmax(logits / temperature) of the model's own forward pass over prompt + tokens so far."""
+    prompts = mixed_prompts()
+    torch.manual_seed(4)
+    decoded = make()(lm, prompts, max_new_tokens=6, stop_ids={-1}, pad_id=0, do_sample=True, temperature=1.3,
+                     top_p=0.9)
+    for prompt, row in zip(prompts, decoded, strict=True):
+        assert len(row.tokens) == 6 == len(row.logprobs)
+        with torch.no_grad():
+            logits = lm(torch.tensor([prompt + row.tokens])).logits[0, len(prompt) - 1 : -1] / 1.3
+        expected = torch.log_softmax(logits, -1).gather(-1, torch.tensor(row.tokens)[:, None]).squeeze(-1)
+        assert torch.allclose(torch.tensor(row.logprobs), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("make", [PrefixReuseDecoder, GenerateDecoder], ids=["prefix", "generate"])
+def test_decoding_raises_no_future_warning(lm, make):
+    """The cache goes to the model as ``cache=``, the name the installed transformers takes (passing
+    ``past_key_values`` warns that 5.40 removes it)."""
+    decoder = make()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decoder(lm, mixed_prompts(), max_new_tokens=3, stop_ids={-1}, pad_id=0)
+        decoder(lm, mixed_prompts(), max_new_tokens=3, stop_ids={-1}, pad_id=0, do_sample=True, temperature=1.3)
+    assert [str(w.message) for w in caught if issubclass(w.category, FutureWarning)] == []
+
+
+class DropsCache(torch.nn.Module):
+    """A model whose forward ignores ``cache=`` (as a transformers that does not know the name may)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, **kwargs):
+        kwargs.pop("cache", None)
+        return self.inner(**kwargs)
+
+
+def test_a_model_that_ignores_the_cache_argument_fails_loudly(lm):
+    with pytest.raises(RuntimeError, match="did not fill the key/value cache"):
+        decode_batch(DropsCache(lm), prompts_with_shared_prefix(), max_new_tokens=2, stop_ids={-1}, pad_id=0)

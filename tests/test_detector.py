@@ -130,8 +130,3 @@ def test_box_color_names_each_palette_color_on_grass(name: str):
     image[:] = (80, 150, 65)  # park lawn, close to "green"
     image[20:40, 20:40] = PALETTE[name]
     assert box_color(image, (20, 20, 40, 40))[0] == name
-
-
-def test_palette_matches_the_world():
-    world = pytest.importorskip("vidagent.tasks.world.config")
-    assert PALETTE == world.COLORS

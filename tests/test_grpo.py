@@ -34,6 +34,22 @@ def grpo_config(root, split, out, **overrides) -> GRPOConfig:
     return GRPOConfig(**options)
 
 
+def test_unknown_trl_args_field_is_a_config_error_with_the_closest_names(tmp_path):
+    from vidagent.errors import ConfigError
+    from vidagent.policies.grpo import trl_config
+
+    trl = tmp_path / "trl.json"
+    trl.write_text(json.dumps({"bf16": False, "bf17": True, "per_device_train_batchsize": 2, "zzz_nothing": 1}))
+    config = GRPOConfig(world=str(tmp_path), trl_args=str(trl))
+    with pytest.raises(ConfigError) as caught:
+        trl_config(config, **config.trl_overrides())
+    problem = caught.value.problem
+    assert problem.startswith(f"--trl-args {trl}: unknown trl.GRPOConfig fields: bf17 (did you mean bf16")
+    assert "per_device_train_batchsize (did you mean per_device_train_batch_size" in problem
+    assert "zzz_nothing" in problem and "bf16," not in problem and caught.value.fix
+    assert trl_config(config, bf16=False).bf16 is False  # valid fields pass through
+
+
 def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tmp_path):
     root, split, world, toolbox, tokenizer = env
     model = with_lora(tiny_llama(tokenizer), 4, 8, 0.0)

@@ -210,3 +210,37 @@ def test_a_fixed_reply_prefix_starts_every_reply_and_stays_prompt(tiny_lm, token
     assert reply.content == "<answer>" + tokenizer.decode(completion, skip_special_tokens=True)
     rendered = chat.render([*CONVERSATION, reply])
     assert sum(rendered.generated_mask) == len(completion)
+
+
+def test_the_reference_decoder_gives_the_default_decoders_replies(tiny_lm, tokenizer):
+    """``decoder="generate"`` (or ``reuse_prefix=False``) decodes with plain ``model.generate``; greedy, it
+    writes the same reply as the default prefix-reusing decoder, and clearing the prefix cache works for
+    either."""
+    from vidagent.agent.chat_models.decoding import GenerateDecoder, PrefixReuseDecoder
+
+    default = make_model(tiny_lm, tokenizer)
+    assert isinstance(default.active_decoder, PrefixReuseDecoder)
+    expected = default.invoke(CONVERSATION).response_metadata
+    assert len(default.active_decoder.prefix_cache) == 1
+    default.clear_prefix_cache()
+    assert len(default.active_decoder.prefix_cache) == 0
+    for chat in (make_model(tiny_lm, tokenizer, decoder="generate"), make_model(tiny_lm, tokenizer, reuse_prefix=False)):
+        assert isinstance(chat.active_decoder, GenerateDecoder)
+        reply = chat.invoke(CONVERSATION).response_metadata
+        assert reply["completion_ids"] == expected["completion_ids"]
+        assert torch.allclose(torch.tensor(reply["completion_logprobs"]), torch.tensor(expected["completion_logprobs"]),
+                              atol=1e-4)
+        chat.clear_prefix_cache()
+    with pytest.raises(ValueError, match="unknown decoder"):
+        make_model(tiny_lm, tokenizer, decoder="beam")
+
+
+def test_a_model_copy_decodes_with_its_own_settings(tiny_lm, tokenizer):
+    """``model_copy(update=...)`` copies private attributes; the copy must not feed the original's batcher."""
+    chat = make_model(tiny_lm, tokenizer)
+    chat.invoke(CONVERSATION)  # the original's batcher and decoder now exist
+    sampled = chat.model_copy(update={"do_sample": True, "temperature": 5.0, "seed": 3, "max_new_tokens": 6})
+    assert sampled.batcher is not chat.batcher and sampled.batcher.owner is sampled
+    other = chat.model_copy(update={"decoder": "generate"})
+    assert type(other.active_decoder).__name__ == "GenerateDecoder"
+    assert type(chat.active_decoder).__name__ == "PrefixReuseDecoder"

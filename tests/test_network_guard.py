@@ -1,3 +1,4 @@
+import os
 import socket
 
 import pytest
@@ -19,10 +20,23 @@ def test_loopback_is_allowed():
     server.close()
 
 
-def test_importing_vidagent_sets_offline_defaults():
-    import os
+def test_importing_vidagent_leaves_the_environment_alone_and_the_cli_goes_offline():
+    import subprocess
+    import sys
 
-    import vidagent  # noqa: F401
+    probe = ("import os; before = dict(os.environ); import vidagent, vidagent.tools, vidagent.agent; "
+             "print(sorted(set(os.environ) - set(before)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "YOLO_", "TRANSFORMERS_"))}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "[]"
+    cli = ("import os; from vidagent.cli import main; main([]); "
+           "print(os.environ['HF_HUB_OFFLINE'], os.environ['YOLO_OFFLINE'], os.environ['WANDB_MODE'])")
+    out = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split()[-3:] == ["1", "true", "disabled"]
 
-    assert os.environ["HF_HUB_OFFLINE"] == "1"
-    assert os.environ["YOLO_OFFLINE"] == "true"
+
+def test_ultralytics_is_prepared_offline_before_import():
+    from vidagent.offline import prepare_ultralytics
+
+    prepare_ultralytics()
+    assert os.environ["YOLO_OFFLINE"] == "true" and os.environ["YOLO_AUTOINSTALL"] == "false"

@@ -166,3 +166,13 @@ def test_both_backends_give_the_same_error_text(session: VideoSession, name: str
     shapes = {re.sub(r"\(tracks there: .*\)", "(tracks there: ...)", text) for text in texts.values()}
     assert len(shapes) == 1, texts
     assert next(iter(shapes)).startswith("Error:")
+
+
+def test_the_docs_list_each_default_tool_with_its_real_signature():
+    """The signatures in README.md and docs/tools.md are those of the tool functions."""
+    docs = (REPO / "README.md").read_text() + (REPO / "docs" / "tools.md").read_text()
+    for tool in TOOLBOXES["world-truth"]:
+        schema = tool.parameters_schema()
+        required = set(schema.get("required", []))
+        line = f"`{tool.name}(" + ", ".join(n if n in required else f"{n}?" for n in schema["properties"]) + ")`"
+        assert docs.count(line) >= 2, f"README.md and docs/tools.md should show {line}"

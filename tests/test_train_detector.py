@@ -8,17 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 from vidagent.errors import ConfigError
-from vidagent.tasks.world.config import WorldConfig
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos
+from vidagent.tasks.toolfit.train_detector import build_dataset, parse_focus, pick_frames, train
+from vidagent.tasks.world.config import CLASSES, WorldConfig
 from vidagent.tasks.world.generate import generate_world
+from vidagent.tasks.world.truth import GroundTruth, Lighting, WorldObject
 from vidagent.tools.defaults import DETECTOR_WEIGHTS
-from vidagent.tools.train_data import WORLD_CLASSES, WorldVideo, load_world
-from vidagent.tools.train_detector import build_dataset, parse_focus, pick_frames, train
 
 
 def _video(bird_frames: range, num_frames: int = 100) -> WorldVideo:
-    boxes = [[f, 10, 10, 30, 20, 0.0] for f in bird_frames] + [[f, 0, 0, 5, 5, 0.9] for f in range(num_frames)]
-    truth = {"num_frames": num_frames, "fps": 10, "objects": [{"track_id": 1, "category": "bird", "color": "red",
-                                                               "boxes": boxes}]}
+    """A red bird visible in ``bird_frames``, and a dog on screen but hidden (occluded 0.9) in every frame."""
+    bird = WorldObject(track_id=1, category="bird", color="red", name="the red bird",
+                       boxes=[(f, 10, 10, 30, 20, 0.0) for f in bird_frames])
+    dog = WorldObject(track_id=2, category="dog", color="blue", name="the blue dog",
+                      boxes=[(f, 0, 0, 5, 5, 0.9) for f in range(num_frames)])
+    truth = GroundTruth(video_id="v", video_file="unused.mp4", seed=0, width=64, height=48, fps=10,
+                        num_frames=num_frames, duration_s=num_frames / 10, background="park",
+                        lighting=Lighting(gain=1.0, tint=(1.0, 1.0, 1.0), noise_std=0.0),
+                        objects=[bird, dog], segments=[], events=[])
     return WorldVideo(Path("unused.mp4"), truth)
 
 
@@ -34,8 +41,9 @@ def test_focus_adds_frames_where_the_class_is_visible():
 
 
 def test_focus_is_capped_by_the_visible_frames_and_ignores_hidden_boxes():
-    video = _video(range(40, 42))  # the 0.9-occluded boxes on every frame do not count as visible
-    assert video.visible_frames("bird") == [40, 41]
+    video = _video(range(40, 42))  # the dog's 0.9-occluded boxes on every frame do not count as visible
+    assert video.visible_frames("bird") == [40, 41] and video.visible_frames("dog") == []
+    assert [box[:2] for box in video.visible_boxes(40)] == [(1, "bird")]
     picks = pick_frames(video, 0, {"bird": 10, "dog": 5}, np.random.default_rng(1))
     assert picks == [40, 41]
 
@@ -59,7 +67,7 @@ def two_worlds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_build_dataset_reads_several_worlds_and_writes_yolo_labels(two_worlds, tmp_path):
     first, second = two_worlds
-    train_videos = len(load_world(first, splits=("train",))) + len(load_world(second, splits=("train",)))
+    train_videos = len(load_videos(first, splits=("train",))) + len(load_videos(second, splits=("train",)))
 
     data = build_dataset([first, second], None, tmp_path / "yolo", frames_per_video=2, val_videos=1)
 
@@ -71,13 +79,13 @@ def test_build_dataset_reads_several_worlds_and_writes_yolo_labels(two_worlds, t
         label = image.parent.parent / "labels" / f"{image.stem}.txt"
         for line in label.read_text().splitlines():
             cls, *box = line.split()
-            assert 0 <= int(cls) < len(WORLD_CLASSES)
+            assert 0 <= int(cls) < len(CLASSES)
             assert all(0.0 <= float(v) <= 1.0 for v in box)
 
 
 def test_a_world_without_the_split_says_which_splits_it_has(two_worlds):
     with pytest.raises(ConfigError, match=r"no val videos under .*\(it has train\)"):
-        load_world(two_worlds[0], splits=("val",))
+        load_videos(two_worlds[0], splits=("val",))
 
 
 def test_fine_tuning_starts_from_the_given_weights(two_worlds, tmp_path):

@@ -1,9 +1,10 @@
 """The world action model: what a tracked object is doing over a time span (for ``recognize_action``).
 
-Default backend: ``ActionNet``, a small model trained on world clips (``python -m vidagent.tools.train_action``).
-It sees ``CLIP_FRAMES`` crops around the actor, ``STEP_S`` seconds apart, each with its difference to the
-previous crop (motion inside the box: legs, wheels, wings), plus the box trajectory (speed, rising,
-falling, aspect), which a crop centred on the actor cannot show (walk vs run, drive vs stop).
+Default backend: ``ActionNet``, a small model trained on world clips
+(``python -m vidagent.tasks.toolfit.train_action``). It sees ``CLIP_FRAMES`` crops around the actor,
+``STEP_S`` seconds apart, each with its difference to the previous crop (motion inside the box: legs,
+wheels, wings), plus the box trajectory (speed, rising, falling, aspect), which a crop centred on the actor
+cannot show (walk vs run, drive vs stop).
 
 Alternative backend: a transformers video classifier (VideoMAE, TimeSformer, ViViT ...) from a local
 directory saved with ``save_pretrained``: ``ActionRecognizer(weights="path/to/dir")``.

@@ -28,14 +28,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_tool_option(parser: argparse.ArgumentParser) -> None:
+    from vidagent.tools.profiles import DEFAULT_PROFILE, PROFILES  # noqa: PLC0415  (no model imports)
+
+    parser.add_argument("--tools", default=DEFAULT_PROFILE, choices=list(PROFILES), metavar="PROFILE",
+                        help="what the default tools perceive with: "
+                             + "; ".join(f"{name}: {about}" for name, (about, _) in PROFILES.items())
+                             + f" (default {DEFAULT_PROFILE})")
     parser.add_argument("--tool", action="append", default=[], metavar="MODULE:ATTR",
                         help="add a user tool (function, Tool or VisionTool); repeatable")
 
 
 def toolbox_from_args(args: argparse.Namespace):
-    from vidagent.tools.toolbox import Toolbox, load_tool_spec  # noqa: PLC0415
+    from vidagent.tools.profiles import profile_toolbox  # noqa: PLC0415
+    from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
-    return Toolbox.default([load_tool_spec(spec) for spec in args.tool])
+    return profile_toolbox(args.tools, load_tool_specs(args.tool))
 
 
 def video_info(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Color names for boxes: which named color dominates an object, judged against its surroundings.
 
-The palette is the world's color set (``vidagent.tasks.world.config.COLORS``), copied here because
-``tools`` depends on nothing else in the project; a test checks that the two stay equal.
+``PALETTE`` is the one definition of the color names and their RGB values: the world draws its sprites in
+it (``vidagent.tasks.world.config.COLORS`` is this dict), so the names the tool gives are the world's.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from collections.abc import Collection, Sequence
 from typing import Annotated
 
 from pydantic import Field
-
 from vidagent.errors import ToolError
 from vidagent.tools.base import Tool
 from vidagent.tools.perception import Perception, Sighting

@@ -21,9 +21,9 @@ DETECTOR_WEIGHTS = WEIGHTS_DIR / "detector.pt"
 ACTION_WEIGHTS = WEIGHTS_DIR / "action.safetensors"
 CLIP_WEIGHTS = WEIGHTS_DIR / "clip.safetensors"
 REBUILD = {
-    "detector": "python -m vidagent.tools.train_detector --out tools/weights/detector.pt",
-    "action": "python -m vidagent.tools.train_action --out tools/weights/action.safetensors",
-    "clip": "python -m vidagent.tools.train_clip --out tools/weights/clip.safetensors",
+    "detector": "python -m vidagent.tasks.toolfit.train_detector --out tools/weights/detector.pt",
+    "action": "python -m vidagent.tasks.toolfit.train_action --out tools/weights/action.safetensors",
+    "clip": "python -m vidagent.tasks.toolfit.train_clip --out tools/weights/clip.safetensors",
 }
 
 

@@ -1,7 +1,7 @@
 """The world detector: ultralytics YOLO + ByteTrack over a video, tracks with colors (for ``detect_objects``).
 
-ultralytics is AGPL-3.0: it is imported only inside this module (and ``train_detector``), never at
-import time of ``vidagent.tools``.
+ultralytics is AGPL-3.0: it is imported only inside this module (and ``vidagent.tasks.toolfit``'s detector
+training and evaluation), never at import time of ``vidagent.tools``.
 
 How it works:
 
@@ -18,13 +18,11 @@ How it works:
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vidagent.tools.colors import box_color
 from vidagent.tools.defaults import (
     CONFIGS_DIR,
@@ -34,6 +32,7 @@ from vidagent.tools.defaults import (
     require_weights,
     weights_fingerprint,
 )
+from vidagent.tools.memo import Memo
 from vidagent.tools.results import Box, Track
 from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
 from vidagent.tools.video import VideoSession
@@ -154,8 +153,9 @@ class ObjectDetector:
         self.association_scale = association_scale
         self.tracker_config = Path(tracker_config)
         self.model: YoloModel | None = None
-        self._chunks: dict[tuple[str, int, str], TrackedChunk] = {}
-        self._lock = threading.Lock()
+        # tracked chunks per (video, chunk, model): track ids stay stable across calls; 512 chunks of 60 s
+        # are about 8 hours of video, a few MB of boxes
+        self._chunks: Memo[tuple[str, int, str], TrackedChunk] = Memo(512)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -201,16 +201,15 @@ class ObjectDetector:
         """Track one chunk (memoised per video, chunk and model). Returns it and the frames sampled now."""
         self.setup()
         key = (video.ref.sha256, chunk_index, self.fingerprint())
-        with self._lock:
-            if key in self._chunks:
-                return self._chunks[key], 0
+        known = self._chunks.get(key)
+        if known is not None:
+            return known, 0
         start = chunk_index * self.chunk_s
         end = min(video.ref.duration_s, start + self.chunk_s)
         fps = min(self.sample_fps, video.ref.fps)
         frames = video.sample(start, end, fps=fps)
         chunk = self.track_frames(frames.images, frames.times_s, fps, id_offset=chunk_index * 10_000)
-        with self._lock:
-            self._chunks[key] = chunk
+        self._chunks.put(key, chunk)
         return chunk, len(frames)
 
     def track_frames(self, images: np.ndarray, times_s: list[float], fps: float, id_offset: int = 0) -> TrackedChunk:

@@ -231,9 +231,9 @@ def classify_windows(video: VideoSession, track: Track, recognizer: ActionRecogn
                      batch_size: int = 64) -> TrackWindows:
     """Slide ``CLIP_FRAMES``-frame clips along a track at the detector's sampling step and classify each.
 
-    As in training (``train_action.candidate_clips``), a clip's label is the action at its middle, which
-    lies between its 4th and 5th frame; clips reach half a clip past the track's ends, where the first or
-    last box is held (and frames past the video's ends repeat its first or last frame). Each frame is
+    As in training (``vidagent.tasks.toolfit.train_action.candidate_clips``), a clip's label is the action
+    at its middle, which lies between its 4th and 5th frame; clips reach half a clip past the track's ends,
+    where the first or last box is held (and frames past the video's ends repeat its first or last frame). Each frame is
     cropped once and shared by the ``CLIP_FRAMES`` clips that contain it.
     """
     recognizer.setup()

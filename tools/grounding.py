@@ -35,12 +35,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
 from vidagent.errors import ToolError
 from vidagent.offline import cache_root
 from vidagent.tools.action import ActionRecognizer
 from vidagent.tools.colors import COLOR_NAMES
-from vidagent.tools.defaults import CLIP_WEIGHTS, CONFIGS_DIR, REBUILD, corrupt_weights, require_weights, weights_fingerprint
+from vidagent.tools.defaults import (
+    CLIP_WEIGHTS,
+    CONFIGS_DIR,
+    REBUILD,
+    corrupt_weights,
+    require_weights,
+    weights_fingerprint,
+)
 from vidagent.tools.detector import ObjectDetector
 from vidagent.tools.fused_grounding import (
     ParsedQuery,
@@ -51,6 +57,7 @@ from vidagent.tools.fused_grounding import (
     non_overlapping,
     parse_query,
 )
+from vidagent.tools.memo import Memo
 from vidagent.tools.results import ScoredSpan, Track
 from vidagent.tools.video import VideoSession
 
@@ -194,8 +201,8 @@ class MomentGrounder:
         self.recognizer = recognizer or ActionRecognizer(detector=self.detector)
         self.model: ClipModel | None = None
         self._vocabulary: Vocabulary | None = None
-        self._memo: dict[str, FrameEmbeddings] = {}
-        self._windows: dict[tuple[Any, ...], TrackWindows] = {}
+        self._memo: Memo[str, FrameEmbeddings] = Memo(32)  # per video and rate; the disk cache holds the rest
+        self._windows: Memo[tuple[Any, ...], TrackWindows] = Memo(4096)  # classified clips per track
         self._lock = threading.Lock()
         self.backend_counts: Counter[str] = Counter()  # which backend answered, per call (for evaluation)
 
@@ -270,12 +277,11 @@ class MomentGrounder:
     def track_windows(self, video: VideoSession, track: Track) -> TrackWindows:
         """A track's classified clips, memoised per video, track and models (queries share them)."""
         key = (video.ref.sha256, track.track_id, track.first_s, track.last_s, self.recognizer.fingerprint())
-        with self._lock:
-            if key in self._windows:
-                return self._windows[key]
+        known = self._windows.get(key)
+        if known is not None:
+            return known
         windows = classify_windows(video, track, self.recognizer)
-        with self._lock:
-            self._windows[key] = windows
+        self._windows.put(key, windows)
         return windows
 
     # -- CLIP backend ----------------------------------------------------------------------------------
@@ -294,9 +300,9 @@ class MomentGrounder:
         model = self.load_clip()
         rate = self._rate(video)
         key = hashlib.sha256(f"{video.ref.sha256}|{self.clip_fingerprint()}|{rate:.4f}".encode()).hexdigest()[:32]
-        with self._lock:
-            if key in self._memo:
-                return self._memo[key]
+        known = self._memo.get(key)
+        if known is not None:
+            return known
         path = self.cache_dir / f"{key}.npz"
         if path.exists():
             try:
@@ -305,8 +311,7 @@ class MomentGrounder:
             except (OSError, ValueError, KeyError):
                 path.unlink(missing_ok=True)  # a torn write: recompute
             else:
-                with self._lock:
-                    self._memo[key] = result
+                self._memo.put(key, result)
                 return result
         frames = video.sample(0.0, video.ref.duration_s, fps=rate)
         gap = max(1, round(model.frame_gap_s * rate)) if model.frame_stack > 1 else 1
@@ -316,8 +321,7 @@ class MomentGrounder:
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp.npz")
         np.savez(tmp, times_s=result.times_s, embeddings=result.embeddings)
         tmp.replace(path)  # atomic: readers never see half a file
-        with self._lock:
-            self._memo[key] = result
+        self._memo.put(key, result)
         return result
 
 

@@ -6,7 +6,7 @@ a ``Perception`` backend, so the same tool answers from:
 
 * ``WorldModels`` (``vidagent.tools.world_models``): the detector, action model and grounder trained on
   the synthetic world, run on the pixels;
-* ``WorldTruth`` (``vidagent.tasks.truth``): a world video's ground truth, exact and instant, for
+* ``WorldTruth`` (``vidagent.tasks.world_truth``): a world video's ground truth, exact and instant, for
   training rollouts and for the tools' upper bound;
 * a real-footage backend (pretrained models), with no change to the tools.
 

@@ -15,11 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 
 from vidagent.errors import BudgetError, TimeRangeError, VideoError
+from vidagent.tools.memo import Memo
 
 DecoderName = Literal["auto", "decord", "pyav"]
 DEFAULT_FRAME_CACHE_BYTES = 512 * 1024 * 1024
@@ -73,21 +74,20 @@ def file_sha256(path: Path) -> str:
     """Content hash, memoised per (path, size, mtime) so repeated opens are free."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    with _SHA_LOCK:
-        if key in _SHA_MEMO:
-            return _SHA_MEMO[key]
+    known = _SHA_MEMO.get(key)
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     value = digest.hexdigest()
-    with _SHA_LOCK:
-        _SHA_MEMO[key] = value
+    _SHA_MEMO.put(key, value)
     return value
 
 
-_SHA_MEMO: dict[tuple[str, int, int], str] = {}
-_SHA_LOCK = threading.Lock()
+# (path, size, mtime) -> sha256: hashing a long video costs seconds, and every VideoRef.open needs it
+_SHA_MEMO: Memo[tuple[str, int, int], str] = Memo(4096)
 
 
 def _probe(file: Path) -> dict:
@@ -291,9 +291,9 @@ class Frames:
 
 def keyframe_indices(ref: VideoRef) -> list[int]:
     """Indices of the video's keyframes, read from packet headers without decoding (memoised per video)."""
-    with _SHA_LOCK:
-        if ref.sha256 in _KEYFRAMES:
-            return _KEYFRAMES[ref.sha256]
+    known = _KEYFRAMES.get(ref.sha256)
+    if known is not None:
+        return known
     import av  # noqa: PLC0415
 
     keys: list[int] = []
@@ -304,12 +304,11 @@ def keyframe_indices(ref: VideoRef) -> list[int]:
             if packet.is_keyframe and packet.pts is not None:
                 keys.append(int(round(packet.pts * time_base * ref.fps)))
     keys = sorted(set(keys)) or [0]
-    with _SHA_LOCK:
-        _KEYFRAMES[ref.sha256] = keys
+    _KEYFRAMES.put(ref.sha256, keys)
     return keys
 
 
-_KEYFRAMES: dict[str, list[int]] = {}
+_KEYFRAMES: Memo[str, list[int]] = Memo(256)  # video sha256 -> keyframe indices
 
 
 def sample_indices(ref: VideoRef, start_s: float, end_s: float, *, fps: float | None = None,
@@ -429,33 +428,84 @@ class VideoSession:
         return frames
 
 
+class VideoWriter:
+    """Write RGB uint8 frames [H, W, 3] one at a time as an H.264 mp4 (libx264, yuv420p, readable by decord
+    and PyAV). The size is the first frame's, cut to even numbers (yuv420p needs them). The project's one
+    H.264 writer: ``write_video`` and the world's encoder (``vidagent.tasks.world.encode``) both use it.
+
+    ``keyframe_interval`` is the GOP length in frames (x264's default is 250) and ``min_keyframe_interval`` the
+    shortest GOP x264 may start at a scene cut; random access decodes from the previous keyframe, so they
+    bound how much sparse sampling can save. ``b_frames=0`` turns B-frames off (cheap, exact seeking);
+    ``threads=1`` encodes on one thread, so the bytes do not depend on the machine's core count (default:
+    libx264 picks).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fps: float, *, crf: int = 23, preset: str = "veryfast",
+                 keyframe_interval: int | None = None, min_keyframe_interval: int | None = None,
+                 b_frames: int | None = None, threads: int | None = None):
+        import av  # noqa: PLC0415
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fps = fps
+        self.options = {"crf": str(crf), "preset": preset}
+        if keyframe_interval is not None:
+            self.options["g"] = str(keyframe_interval)
+        if min_keyframe_interval is not None:
+            self.options["keyint_min"] = str(min_keyframe_interval)
+        if b_frames is not None:
+            self.options["bf"] = str(b_frames)
+        self.threads = threads
+        self.container = av.open(str(self.path), mode="w")
+        self.stream = None
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        import av  # noqa: PLC0415
+
+        if self.stream is None:
+            height, width = frame.shape[:2]
+            stream = self.container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
+            stream.width, stream.height = width - width % 2, height - height % 2
+            stream.pix_fmt = "yuv420p"
+            if self.threads is not None:
+                stream.codec_context.thread_count = self.threads
+            stream.options = dict(self.options)
+            self.stream = stream
+        image = np.ascontiguousarray(frame[: self.stream.height, : self.stream.width])
+        for packet in self.stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file; ``VideoError`` if no frame was written."""
+        try:
+            if self.stream is None:
+                raise VideoError("no frames to write", "pass at least one frame")
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+        finally:
+            self.container.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the body failed: finish the file without hiding its error
+            self.container.close()
+
+
 def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float, *, crf: int = 23,
                 keyframe_interval: int | None = None) -> Path:
     """Write RGB uint8 frames [H, W, 3] as an H.264 mp4 (yuv420p, readable by decord and PyAV).
 
-    ``keyframe_interval`` is the GOP length in frames (x264's default is 250); random access decodes from the
-    previous keyframe, so it bounds how much sparse sampling can save.
+    ``keyframe_interval`` is the GOP length in frames (x264's default is 250), fixed (no shorter GOP at scene
+    cuts); random access decodes from the previous keyframe, so it bounds how much sparse sampling can save.
     """
-    import av  # noqa: PLC0415
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(out), mode="w") as container:
-        stream = None
+    with VideoWriter(path, fps, crf=crf, keyframe_interval=keyframe_interval,
+                     min_keyframe_interval=keyframe_interval) as writer:
         for frame in frames:
-            if stream is None:
-                height, width = frame.shape[:2]
-                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-                stream.width, stream.height = width - width % 2, height - height % 2
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
-                if keyframe_interval is not None:
-                    stream.options |= {"g": str(keyframe_interval), "keyint_min": str(keyframe_interval)}
-            image = np.ascontiguousarray(frame[: stream.height, : stream.width])
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        if stream is None:
-            raise VideoError("no frames to write", "pass at least one frame")
-        for packet in stream.encode():
-            container.mux(packet)
-    return out
+            writer.write(frame)
+    return writer.path

@@ -1,4 +1,11 @@
-"""Batched decoding that reuses cached prompt keys/values: the planner's own generate loop.
+"""How the planner turns prompt ids into completion ids: a small interface and two implementations.
+
+``Decoder`` is the interface: ``decoder(model, prompts, max_new_tokens=..., stop_ids=..., pad_id=...,
+do_sample=..., temperature=..., top_p=..., stops_reply=...)`` -> one ``Decoded`` per prompt (the generated
+ids, through the stop token, and the log-probability of each under softmax(logits / temperature) when
+sampling, log_softmax(logits) when greedy), and ``decoder.clear()`` forgets anything that depends on the
+weights. ``GenerateDecoder`` is the reference: plain ``model.generate``. ``PrefixReuseDecoder`` (the
+default) is a speed-up that must give the same tokens (``tests/test_decoding.py`` holds them token-equal):
 
 Every planner call starts with the same ~900-token system prompt (tool cards and worked examples), and the
 next turn of a conversation repeats the previous turn's prompt; on a CPU, re-reading tokens costs far more
@@ -18,6 +25,11 @@ Rows that finish leave the batch.
 ``transformers``' ``generate`` cannot start a batch from per-row caches, hence this loop; it keeps what the
 planner needs from ``generate``: greedy or temperature/top-p sampling, the log-probability of each chosen
 token under softmax(logits / temperature), and stopping at end-of-turn ids or a closing tag.
+
+The loop hands its cache to the model as ``cache=``: the name transformers 5.24 takes (it still accepts
+``past_key_values`` with a FutureWarning until 5.40). A transformers without that argument may ignore it
+and decode from an empty cache, so the loop checks that the model wrote into it (and pyproject pins the
+range it was tested on).
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 MIN_REUSE = 16  # a shorter cached prefix is not worth the copy
 GROW_TOKENS = 128  # room a growing cache layer adds when full (it doubles when that is more)
@@ -39,7 +51,150 @@ Entry = tuple[tuple[Any, Any], ...]  # per layer: (keys, values), each [1, kv_he
 @dataclass
 class Decoded:
     tokens: list[int]  # generated ids, through the stop token (or max_new_tokens)
-    logprobs: list[float]
+    logprobs: list[float]  # of each token: softmax(logits / temperature) when sampling, softmax(logits) greedy
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """Prompt ids -> completion ids and their log-probabilities, for a batch of prompts.
+
+    A row ends at its first token in ``stop_ids`` (kept), when ``stops_reply(tokens so far)`` is true (a
+    closing tag; the last token is kept), or after ``max_new_tokens``; ``pad_id`` fills left padding. Greedy
+    takes the argmax; sampling draws from softmax(logits / temperature) cut to ``top_p``, nothing else (no
+    top-k, no repetition penalty, whatever the model's generation config says)."""
+
+    def __call__(self, model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, stop_ids: set[int],
+                 pad_id: int, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0,
+                 stops_reply: Callable[[list[int]], bool] | None = None) -> list[Decoded]: ...
+
+    def clear(self) -> None:
+        """Forget whatever depends on the model's weights (call it after every weight update)."""
+        ...
+
+
+class PrefixReuseDecoder:
+    """The default ``Decoder``: ``decode_batch`` with a ``PrefixCache`` kept between calls (see the module
+    docstring: on a CPU, re-reading the shared system prompt dominates a planner call). Same tokens as
+    ``GenerateDecoder``; ``clear()`` empties the cache, which must happen whenever the weights change."""
+
+    def __init__(self, prefix_cache: PrefixCache | None = None):
+        self.prefix_cache = prefix_cache if prefix_cache is not None else PrefixCache()
+
+    def __call__(self, model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, stop_ids: set[int],
+                 pad_id: int, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0,
+                 stops_reply: Callable[[list[int]], bool] | None = None) -> list[Decoded]:
+        return decode_batch(model, prompts, max_new_tokens=max_new_tokens, stop_ids=stop_ids, pad_id=pad_id,
+                            do_sample=do_sample, temperature=temperature, top_p=top_p, stops_reply=stops_reply,
+                            prefix_cache=self.prefix_cache)
+
+    def clear(self) -> None:
+        self.prefix_cache.clear()
+
+    def __repr__(self) -> str:
+        return f"PrefixReuseDecoder({len(self.prefix_cache)} cached prompts)"
+
+
+# what ``generate`` could add on its own (from the model's generation config or transformers' defaults) and
+# the ``Decoder`` contract leaves out; set explicitly so that only temperature and top-p shape sampling
+_NEUTRAL_GENERATE = {"num_beams": 1, "num_return_sequences": 1, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0,
+                     "min_length": 0, "min_new_tokens": None, "bad_words_ids": None, "suppress_tokens": None,
+                     "begin_suppress_tokens": None, "forced_bos_token_id": None, "forced_eos_token_id": None,
+                     "sequence_bias": None}
+_NEUTRAL_SAMPLING = {"top_k": 0, "min_p": None, "top_h": None, "typical_p": 1.0, "epsilon_cutoff": 0.0,
+                     "eta_cutoff": 0.0}
+
+
+class GenerateDecoder:
+    """The reference ``Decoder``: plain ``model.generate`` on the left-padded batch, nothing cached between
+    calls. ``stop_ids`` are its ``eos_token_id``s, ``stops_reply`` a per-row stopping criterion, and the
+    log-probabilities come from the raw logits it returns (``output_logits``); a finished row's padding is
+    cut. Slower on long shared prompts (every call reads every prompt in full), but it is what the
+    prefix-reusing loop is tested against, and the one to pick when in doubt (``LocalChatModel(...,
+    decoder="generate")``)."""
+
+    def __call__(self, model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, stop_ids: set[int],
+                 pad_id: int, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0,
+                 stops_reply: Callable[[list[int]], bool] | None = None) -> list[Decoded]:
+        import torch
+        from transformers import StoppingCriteriaList
+
+        _check_prompts(prompts)
+        device = next(model.parameters()).device
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[pad_id] * (width - len(p)) + list(p) for p in prompts], device=device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        options: dict[str, Any] = dict(_NEUTRAL_GENERATE)
+        if do_sample:
+            options.update(_NEUTRAL_SAMPLING, temperature=temperature, top_p=top_p)
+        if stops_reply is not None:
+            options["stopping_criteria"] = StoppingCriteriaList([_reply_stop_class()(stops_reply, stop_ids, width)])
+        eos = sorted(i for i in stop_ids if i >= 0) or None  # a negative id is never generated: no stop
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                 do_sample=do_sample, eos_token_id=eos, pad_token_id=pad_id,
+                                 output_logits=True, return_dict_in_generate=True, **options)
+        generated = out.sequences[:, width:]  # [B, steps]; a finished row continues with pad_id
+        scale = temperature if do_sample else 1.0
+        logprobs = torch.stack([torch.log_softmax(step.float() / scale, dim=-1).gather(-1, generated[:, t, None])[:, 0]
+                                for t, step in enumerate(out.logits)], dim=1)  # [B, steps]
+        results = []
+        for row, row_logprobs in zip(generated.tolist(), logprobs.tolist(), strict=True):
+            n = _finished_length(row, stop_ids, stops_reply)
+            results.append(Decoded(row[:n], row_logprobs[:n]))
+        return results
+
+    def clear(self) -> None:  # nothing is kept between calls
+        pass
+
+    def __repr__(self) -> str:
+        return "GenerateDecoder()"
+
+
+DECODERS: dict[str, Callable[[], Decoder]] = {"prefix": PrefixReuseDecoder, "generate": GenerateDecoder}
+
+
+def make_decoder(spec: str | Decoder) -> Decoder:
+    """A ``Decoder`` from its name (``"prefix"``: the prefix-reusing default, ``"generate"``: the reference)
+    or the decoder itself."""
+    if isinstance(spec, str):
+        if spec not in DECODERS:
+            raise ValueError(f"unknown decoder {spec!r}; one of {sorted(DECODERS)} or a Decoder instance")
+        return DECODERS[spec]()
+    if not isinstance(spec, Decoder):
+        raise TypeError(f"a decoder must be callable and have clear(); got {type(spec).__name__}")
+    return spec
+
+
+def _finished_length(row: list[int], stop_ids: set[int], stops_reply: Callable[[list[int]], bool] | None) -> int:
+    """Tokens of ``row`` through its first stop: what ``decode_batch`` keeps of the same tokens."""
+    for k, token in enumerate(row):
+        if token in stop_ids or (stops_reply is not None and stops_reply(row[: k + 1])):
+            return k + 1
+    return len(row)
+
+
+@functools.cache
+def _reply_stop_class() -> type:
+    """A ``StoppingCriteria`` ending each row of ``generate`` once ``stops_reply`` holds for its tokens
+    (defined on first use, as ``_growing_classes``)."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class ReplyStop(StoppingCriteria):
+        def __init__(self, stops_reply: Callable[[list[int]], bool], stop_ids: set[int], prompt_width: int):
+            self.stops_reply, self.stop_ids, self.prompt_width = stops_reply, stop_ids, prompt_width
+            self.done: list[bool] | None = None
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            rows = input_ids[:, self.prompt_width :].tolist()
+            if self.done is None:
+                self.done = [False] * len(rows)
+            for i, row in enumerate(rows):  # a finished row is only padded further: not asked again
+                if not self.done[i]:
+                    self.done[i] = row[-1] in self.stop_ids or self.stops_reply(row)
+            return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+
+    return ReplyStop
 
 
 class PrefixCache:
@@ -220,8 +375,7 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
     """Generate a reply for each prompt. ``stops_reply(tokens)`` ends a row early (a closing tag)."""
     import torch
 
-    if not prompts or any(len(p) == 0 for p in prompts):
-        raise ValueError("decode_batch needs non-empty prompts")
+    _check_prompts(prompts)
     device = next(model.parameters()).device
     batch = len(prompts)
     cached: list[tuple[Entry | None, int]] = [(None, 0)] * batch
@@ -249,8 +403,9 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
     logprobs: list[list[float]] = [[] for _ in range(batch)]
     active = list(range(batch))  # prompt indices still generating, in cache-row order
     with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=kv,
+        logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=kv,
                        use_cache=True, logits_to_keep=1).logits[:, -1].float()  # [B, V]
+        _check_written(kv, width_cached + width)
         if prefix_cache is not None:
             prefix_cache.computed += sum(len(s) for s in suffixes)
             _store_rows(prefix_cache, prompts, kv, mask)
@@ -273,7 +428,7 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
                 active = [active[r] for r in keep]
             mask = torch.cat([mask, torch.ones(len(active), 1, dtype=mask.dtype, device=device)], dim=1)
             logits = model(input_ids=chosen[:, None], attention_mask=mask, position_ids=next_position[:, None],
-                           past_key_values=kv, use_cache=True).logits[:, -1].float()
+                           cache=kv, use_cache=True).logits[:, -1].float()
             next_position = next_position + 1
     return [Decoded(t, lp) for t, lp in zip(tokens, logprobs, strict=True)]
 
@@ -313,5 +468,20 @@ def _forward(model: Any, ids: list[int], kv: Any, *, start: int) -> None:
     with torch.no_grad():
         model(input_ids=torch.tensor([ids], device=device), attention_mask=torch.ones(1, total, device=device,
                                                                                       dtype=torch.long),
-              position_ids=torch.arange(start, total, device=device)[None], past_key_values=kv, use_cache=True,
+              position_ids=torch.arange(start, total, device=device)[None], cache=kv, use_cache=True,
               logits_to_keep=1)
+    _check_written(kv, total)
+
+
+def _check_prompts(prompts: Sequence[Sequence[int]]) -> None:
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise ValueError("decoding needs non-empty prompts")
+
+
+def _check_written(kv: Any, expected: int) -> None:
+    """The model wrote its keys/values into ``kv``: a transformers that does not know the ``cache=``
+    argument may drop it silently and leave every later step without its context."""
+    if kv.get_seq_length() != expected:
+        raise RuntimeError(f"the model did not fill the key/value cache passed as cache= ({kv.get_seq_length()} "
+                           f"of {expected} positions): this decoder needs transformers>=5.24 (pyproject.toml), "
+                           "or use LocalChatModel(decoder=\"generate\")")

@@ -8,8 +8,9 @@
   (``response_metadata["completion_ids"]`` / ``["completion_logprobs"]``). ``render`` rebuilds a whole
   conversation as token ids with those exact ids spliced in, plus a mask of the tokens the model generated
   itself (1) versus prompt and observation tokens (0): what GRPO needs (``env_mask``).
-- Concurrent calls (many graph runs in threads or asyncio) are batched into one decode, which starts from
-  the cached key/values of the prompt prefix they share (``decoding.py``): the system prompt is read once.
+- Concurrent calls (many graph runs in threads or asyncio) are batched into one decode (``decoder``, see
+  ``decoding.py``), which by default starts from the cached key/values of the prompt prefix they share: the
+  system prompt is read once. ``decoder="generate"`` decodes with plain ``model.generate`` instead.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, PrivateAttr, field_validator
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
-from vidagent.agent.chat_models.decoding import PrefixCache, decode_batch
+from vidagent.agent.chat_models.decoding import DECODERS, Decoder, make_decoder
 from vidagent.agent.parsing import ANSWER_CLOSE, ANSWER_OPEN, TOOL_CALL_CLOSE, format_tool_call
 from vidagent.agent.prompts import LAST_TURN_MESSAGE
 from vidagent.errors import ConfigError
@@ -98,13 +99,28 @@ class LocalChatModel(TextFormatChatModel):
     max_batch: int = 8
     batch_wait_s: float = 0.02  # how long the first request waits for others to join its batch
 
-    # Keep the key/value cache of prompt prefixes between calls (``decoding.PrefixCache``). Safe while the
-    # weights are fixed; training code clears it after each update (``clear_prefix_cache``).
+    # How prompt ids become completion ids (``decoding.Decoder``): "prefix" (default), the batched loop that
+    # keeps prompt keys/values between calls (``decoding.PrefixReuseDecoder``: safe while the weights are
+    # fixed; training code clears it after each update, ``clear_prefix_cache``), "generate", the reference
+    # (plain ``model.generate``, ``decoding.GenerateDecoder``), or a Decoder instance.
+    decoder: Any = "prefix"
+    # False: reuse nothing, i.e. the reference decoder (the same as decoder="generate").
     reuse_prefix: bool = True
 
     _batcher: _Batcher | None = PrivateAttr(default=None)
-    _prefix_cache: PrefixCache = PrivateAttr(default_factory=PrefixCache)
+    _decoder: Decoder | None = PrivateAttr(default=None)
+    _decoder_spec: tuple | None = PrivateAttr(default=None)
     _segment_ids: dict[str, list[int]] = PrivateAttr(default_factory=dict)
+
+    @field_validator("decoder")
+    @classmethod
+    def _known_decoder(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in DECODERS:
+            raise ValueError(f"unknown decoder {value!r}; one of {sorted(DECODERS)} or a decoding.Decoder")
+        if not isinstance(value, str) and not isinstance(value, Decoder):
+            # a ValueError, so that pydantic reports it as a ValidationError
+            raise ValueError(f"a decoder must be callable and have clear(); got {type(value).__name__}")  # noqa: TRY004
+        return value
 
     @property
     def _llm_type(self) -> str:
@@ -244,8 +260,11 @@ class LocalChatModel(TextFormatChatModel):
 
     @property
     def batcher(self) -> _Batcher:
-        if self._batcher is None:
+        # ``model_copy`` copies private attributes: a copy must not feed the original's batcher (it would
+        # decode with the original's settings), so the batcher belongs to the instance that made it
+        if self._batcher is None or self._batcher.owner is not self:
             self._batcher = _Batcher(self._generate_batch, self.max_batch, self.batch_wait_s)
+            self._batcher.owner = self
         return self._batcher
 
     def generate_batch(self, prompts: list[list[int]]) -> list[Generation]:
@@ -260,10 +279,10 @@ class LocalChatModel(TextFormatChatModel):
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else min(stop)
         if self.do_sample and self.seed is not None:
             torch.manual_seed(self.seed)
-        decoded = decode_batch(self.model, prompts, max_new_tokens=self.max_new_tokens, stop_ids=stop, pad_id=pad,
-                               do_sample=self.do_sample, temperature=self.temperature, top_p=self.top_p,
-                               stops_reply=self._closes_reply if self.stop_at_closing_tag else None,
-                               prefix_cache=self._prefix_cache if self.reuse_prefix else None)
+        decoded = self.active_decoder(self.model, prompts, max_new_tokens=self.max_new_tokens, stop_ids=stop,
+                                      pad_id=pad, do_sample=self.do_sample, temperature=self.temperature,
+                                      top_p=self.top_p,
+                                      stops_reply=self._closes_reply if self.stop_at_closing_tag else None)
         seconds = time.perf_counter() - started
         results = []
         for row in decoded:
@@ -273,9 +292,24 @@ class LocalChatModel(TextFormatChatModel):
                                       seconds))
         return results
 
+    @property
+    def active_decoder(self) -> Decoder:
+        """The decoder ``decoder`` / ``reuse_prefix`` select, made on first use and kept (with its cache)
+        until they change."""
+        # the model is part of it: cached prompt keys/values belong to one model (a model_copy may swap it)
+        spec = (self.decoder if isinstance(self.decoder, str) else id(self.decoder), self.reuse_prefix, id(self.model))
+        if self._decoder is None or self._decoder_spec != spec:
+            if not self.reuse_prefix and not isinstance(self.decoder, str):
+                raise ValueError("reuse_prefix=False selects the reference decoder; it cannot go with a decoder "
+                                 "instance (pass decoder='generate' or the instance alone)")
+            self._decoder = make_decoder(self.decoder if self.reuse_prefix else "generate")
+            self._decoder_spec = spec
+        return self._decoder
+
     def clear_prefix_cache(self) -> None:
         """Forget cached prompt prefixes: call it whenever the model's weights change (a training step)."""
-        self._prefix_cache.clear()
+        if self._decoder is not None:
+            self._decoder.clear()
 
     def _closes_reply(self, tokens: list[int]) -> bool:
         """Whether the reply so far ends with a closing tag (checked on its last few tokens)."""
@@ -359,6 +393,7 @@ class _Batcher:
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
         self.batch_sizes: list[int] = []  # for tests and benchmarks
+        self.owner: Any = None  # the LocalChatModel whose settings it decodes with
 
     def submit(self, prompt: list[int]) -> Generation:
         future: Future = Future()

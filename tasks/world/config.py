@@ -9,23 +9,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from vidagent.errors import ConfigError
+from vidagent.tools.colors import PALETTE
 
 # Object classes drawn as sprites (see ``render.py``), and their plural for question text.
 CLASSES = ("person", "car", "bicycle", "dog", "ball", "bird", "box")
 PLURALS = {"person": "people", "car": "cars", "bicycle": "bicycles", "dog": "dogs", "ball": "balls",
            "bird": "birds", "box": "boxes"}
 
-# Color names -> RGB. A sprite's main part (shirt, car body, bicycle frame, fur, ball) has this color.
-COLORS: dict[str, tuple[int, int, int]] = {
-    "red": (205, 35, 35),
-    "green": (40, 165, 55),
-    "blue": (40, 80, 215),
-    "yellow": (240, 215, 40),
-    "orange": (245, 130, 20),
-    "purple": (135, 55, 180),
-    "white": (245, 245, 245),
-    "black": (30, 30, 30),
-}
+# Color names -> RGB. A sprite's main part (shirt, car body, bicycle frame, fur, ball) has this color. It is
+# the palette the color tool names boxes with, defined once in ``vidagent.tools.colors`` (tools are upstream).
+COLORS: dict[str, tuple[int, int, int]] = PALETTE
 
 # Durative actions: every visible frame of an object carries exactly one of these labels.
 ACTIONS = ("walk", "run", "jump", "fall", "lie", "stand", "wave",  # person (dog: walk, run, jump, stand)

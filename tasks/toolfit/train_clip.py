@@ -1,7 +1,7 @@
 """Train the default grounding model: a tiny open_clip model (``tools/configs/world-clip.json``) trained
 contrastively on world frames and the captions of what happens in them.
 
-    python -m vidagent.tools.train_clip --train data/world_train --out tools/weights/clip.safetensors
+    python -m vidagent.tasks.toolfit.train_clip --train data/world_train --out tools/weights/clip.safetensors
 
 An image is two frames ``FRAME_GAP_S`` apart stacked vertically (so motion is visible); its positive
 captions are those of every action segment (and enter/leave/collide event) going on at that moment for a
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vidagent.tools.grounding import WORLD_CLIP_CONFIG, WORLD_CLIP_NAME
-from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world, read_frames, time_schedule
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, time_schedule
 
 FRAME_GAP_S = 0.4
 FRAME_SIZE = (96, 128)  # (H, W) of one frame inside the stacked image
@@ -30,13 +30,13 @@ FRAME_SIZE = (96, 128)  # (H, W) of one frame inside the stacked image
 def frame_captions(video: WorldVideo, frame: int) -> list[str]:
     """What is going on at ``frame``: captions of the segments and recent events of visible objects."""
     visible = {tid for tid, *_ in video.visible_boxes(frame)}
-    captions = [s["caption"] for s in video.truth["segments"]
-                if s["start_frame"] <= frame < s["end_frame"] and s["track_id"] in visible]
+    captions = [s.caption for s in video.truth.segments
+                if s.start_frame <= frame < s.end_frame and s.track_id in visible]
     fps = video.fps
-    for event in video.truth["events"]:
-        near = {"enter": (0, fps * 0.6), "leave": (-fps * 0.6, 0), "collide": (-fps * 0.3, fps * 0.3)}[event["type"]]
-        if near[0] <= frame - event["frame"] <= near[1]:
-            captions.append(event["caption"])
+    for event in video.truth.events:
+        near = {"enter": (0, fps * 0.6), "leave": (-fps * 0.6, 0), "collide": (-fps * 0.3, fps * 0.3)}[event.type]
+        if near[0] <= frame - event.frame <= near[1]:
+            captions.append(event.caption)
     return captions
 
 
@@ -44,7 +44,7 @@ def video_samples(video: WorldVideo, every: int) -> tuple[np.ndarray, list[list[
     """Stacked images [N, 2H, W, 3] (earlier frame on top) and their captions, one per ``every`` frames."""
     import torch  # noqa: PLC0415
 
-    n = int(video.truth["num_frames"])
+    n = video.truth.num_frames
     gap = max(1, round(FRAME_GAP_S * video.fps))
     anchors = [k for k in range(gap, n, every) if frame_captions(video, k)]
     if not anchors:
@@ -126,7 +126,7 @@ def train(args: argparse.Namespace) -> Path:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    videos = load_world(args.train, limit=args.videos, splits=("train",))
+    videos = load_videos(args.train, splits=("train",), limit=args.videos)
     print(f"building samples from {len(videos)} videos", flush=True)
     if args.sample_cache is not None and args.sample_cache.exists():
         with np.load(args.sample_cache, allow_pickle=False) as data:
@@ -171,7 +171,7 @@ def train(args: argparse.Namespace) -> Path:
     state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
     metadata = {"open_clip_model": WORLD_CLIP_NAME, "frame_stack": "2", "frame_gap_s": str(FRAME_GAP_S),
                 "steps": str(step + 1), "final_loss": f"{np.mean(losses[-25:]):.4f}",
-                "command": "python -m vidagent.tools.train_clip " + " ".join(args.argv)}
+                "command": "python -m vidagent.tasks.toolfit.train_clip " + " ".join(args.argv)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out), metadata=metadata)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")

@@ -1,6 +1,6 @@
 """Train the default action model (``ActionNet``) on world clips around each actor's ground-truth box.
 
-    python -m vidagent.tools.train_action --train data/world_train --out tools/weights/action.safetensors
+    python -m vidagent.tasks.toolfit.train_action --train data/world_train --out tools/weights/action.safetensors
 
 A clip is ``CLIP_FRAMES`` frames ``STEP_S`` apart centred on a frame; its label is the actor's action in
 that frame. Boxes are jittered like a detector's, clips are flipped and their color channels shuffled
@@ -17,15 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from vidagent.tools.action import CLIP_FRAMES, CROP, STEP_S, build_action_net, clip_tensors, crop_clip, trajectory_features
-from vidagent.tools.train_data import MAX_OCCLUDED, WORLD_ACTIONS, WorldVideo, load_world, read_frames, time_schedule
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, time_schedule
+
+# The world's vocabulary (vidagent.tasks.world.config.ACTIONS, the label order of the model) is imported
+# inside the functions that use it, so that registering `vidagent train` does not load the world.
 
 
 def frame_labels(video: WorldVideo) -> dict[int, dict[int, str]]:
     """track id -> frame -> action."""
     labels: dict[int, dict[int, str]] = {}
-    for seg in video.truth["segments"]:
-        for f in range(seg["start_frame"], seg["end_frame"]):
-            labels.setdefault(seg["track_id"], {})[f] = seg["action"]
+    for seg in video.truth.segments:
+        for f in range(seg.start_frame, seg.end_frame):
+            labels.setdefault(seg.track_id, {})[f] = seg.action
     return labels
 
 
@@ -61,14 +64,14 @@ def candidate_clips(video: WorldVideo, every: int) -> list[tuple[int, list[int],
     step = max(1, round(STEP_S * video.fps))
     offsets = (np.arange(CLIP_FRAMES) - (CLIP_FRAMES - 1) / 2) * step  # e.g. -7..7 step 2
     offsets = np.round(offsets + 0.01).astype(int)
-    n = int(video.truth["num_frames"])
+    n = video.truth.num_frames
     labels = frame_labels(video)
     wanted: list[tuple[int, list[int], str]] = []
-    for obj in video.truth["objects"]:
-        track_id = obj["track_id"]
-        table = video.box_table(track_id)
+    for obj in video.truth.objects:
+        track_id = obj.track_id
+        visible = video.box_table(track_id, visible=True)
         for centre, action in sorted(labels.get(track_id, {}).items()):
-            if centre % every or centre not in table or table[centre][4] >= MAX_OCCLUDED:
+            if centre % every or centre not in visible:
                 continue
             frames = np.clip(centre + offsets, 0, n - 1).tolist()
             wanted.append((track_id, frames, action))
@@ -78,6 +81,8 @@ def candidate_clips(video: WorldVideo, every: int) -> list[tuple[int, list[int],
 def video_clips(video: WorldVideo, wanted: list[tuple[int, list[int], str]], rng: np.random.Generator,
                 jitter_amount: float):
     """(crops [T,s,s,3], traj [T,5], label index) for the chosen clips of one video."""
+    from vidagent.tasks.world.config import ACTIONS  # noqa: PLC0415
+
     if not wanted:
         return []
     needed = sorted({f for _, frames, _ in wanted for f in frames})
@@ -87,7 +92,7 @@ def video_clips(video: WorldVideo, wanted: list[tuple[int, list[int], str]], rng
     for track_id, frames, action in wanted:
         boxes = jitter(clip_boxes(video.box_table(track_id), frames), rng, jitter_amount)
         clip = images[[position[f] for f in frames]]
-        out.append((crop_clip(clip, boxes, CROP), trajectory_features(boxes, STEP_S), WORLD_ACTIONS.index(action)))
+        out.append((crop_clip(clip, boxes, CROP), trajectory_features(boxes, STEP_S), ACTIONS.index(action)))
     return out
 
 
@@ -116,9 +121,9 @@ def class_actions(videos: list[WorldVideo]) -> dict[str, list[str]]:
     """The actions each object class performs in the training videos."""
     seen: dict[str, set[str]] = {}
     for video in videos:
-        category = {o["track_id"]: o["category"] for o in video.truth["objects"]}
-        for seg in video.truth["segments"]:
-            seen.setdefault(category[seg["track_id"]], set()).add(seg["action"])
+        category = {o.track_id: o.category for o in video.truth.objects}
+        for seg in video.truth.segments:
+            seen.setdefault(category[seg.track_id], set()).add(seg.action)
     return {c: sorted(a) for c, a in sorted(seen.items())}
 
 
@@ -139,9 +144,11 @@ def train(args: argparse.Namespace) -> Path:
     import torch  # noqa: PLC0415
     from safetensors.torch import save_file  # noqa: PLC0415
 
+    from vidagent.tasks.world.config import ACTIONS  # noqa: PLC0415
+
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    videos = load_world(args.train, splits=("train",))
+    videos = load_videos(args.train, splits=("train",))
     train_videos, val_videos = videos[: -args.val_videos], videos[-args.val_videos :]
     print(f"building clips from {len(train_videos)} + {len(val_videos)} videos", flush=True)
     cache = args.clip_cache
@@ -156,11 +163,11 @@ def train(args: argparse.Namespace) -> Path:
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, crops=crops, trajs=trajs, labels=labels, vcrops=vcrops, vtrajs=vtrajs, vlabels=vlabels)
-    print("train clips per action:", dict(zip(WORLD_ACTIONS, np.bincount(labels, minlength=len(WORLD_ACTIONS)).tolist())))
-    counts = np.bincount(labels, minlength=len(WORLD_ACTIONS)).astype(np.float32)
+    print("train clips per action:", dict(zip(ACTIONS, np.bincount(labels, minlength=len(ACTIONS)).tolist())))
+    counts = np.bincount(labels, minlength=len(ACTIONS)).astype(np.float32)
     class_weight = torch.tensor(np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** 0.5, 0.0),
                                 dtype=torch.float32)
-    net = build_action_net(len(WORLD_ACTIONS), args.width)
+    net = build_action_net(len(ACTIONS), args.width)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(0)
     started, step = time.time(), 0
@@ -196,9 +203,9 @@ def train(args: argparse.Namespace) -> Path:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
              for k, v in net.state_dict().items()}
-    metadata = {"labels": json.dumps(list(WORLD_ACTIONS)), "class_actions": json.dumps(class_actions(videos)), "width": str(args.width), "clip_frames": str(CLIP_FRAMES),
+    metadata = {"labels": json.dumps(list(ACTIONS)), "class_actions": json.dumps(class_actions(videos)), "width": str(args.width), "clip_frames": str(CLIP_FRAMES),
                 "step_s": str(STEP_S), "crop": str(CROP), "val_clip_top1": f"{accuracy:.4f}",
-                "command": "python -m vidagent.tools.train_action " + " ".join(args.argv)}
+                "command": "python -m vidagent.tasks.toolfit.train_action " + " ".join(args.argv)}
     save_file(state, str(args.out), metadata=metadata)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
     return args.out

@@ -1,6 +1,6 @@
 """``vidagent eval tools --split test``: accuracy of the default tools on held-out world videos.
 
-    python -m vidagent.tools.eval_tools --world data/world_eval --split test
+    python -m vidagent.tasks.toolfit.evaluate --world data/world_eval --split test
 
 Metrics (targets from issue 4 in brackets):
 
@@ -23,13 +23,17 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vidagent.answers import interval_iou
+from vidagent.tasks.toolfit.data import WorldVideo, world_videos
 from vidagent.tools.results import xyxy_iou
-from vidagent.tools.train_data import MAX_OCCLUDED, WorldVideo, load_world
+
+if TYPE_CHECKING:
+    from vidagent.tasks.questions import Question
+    from vidagent.tasks.world.generate import World
 
 TARGETS = {"detector_map50": 0.90, "count_accuracy": 0.85, "action_top1": 0.85, "grounding_r1_iou0.5": 0.60}
 
@@ -58,9 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default: runs/eval_tools_<split>.json)")
 
 
-def select(videos: list[WorldVideo], split: str, limit: int | None) -> list[WorldVideo]:
-    chosen = [v for v in videos if split == "all" or v.truth.get("split") == split]
-    return chosen[:limit] if limit is not None else chosen
+def select(world: World, split: str, limit: int | None) -> list[WorldVideo]:
+    """The videos of ``split`` ("all": every split), at most ``limit``."""
+    return world_videos(world, None if split == "all" else (split,), limit)
 
 
 # -- detector -----------------------------------------------------------------------------------------
@@ -68,13 +72,13 @@ def select(videos: list[WorldVideo], split: str, limit: int | None) -> list[Worl
 def detector_map50(videos: list[WorldVideo], weights: Path, work: Path) -> dict[str, Any]:
     """mAP50 / mAP50-95 from ultralytics val on 4 frames per video."""
     from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
-    from vidagent.tools.train_data import WORLD_CLASSES  # noqa: PLC0415
-    from vidagent.tools.train_detector import write_yolo_split  # noqa: PLC0415
+    from vidagent.tasks.toolfit.train_detector import write_yolo_split  # noqa: PLC0415
+    from vidagent.tasks.world.config import CLASSES  # noqa: PLC0415
 
     if work.exists():
         shutil.rmtree(work)
     n = write_yolo_split(videos, work / "test", frames_per_video=4, seed=123)
-    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(WORLD_CLASSES))
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(CLASSES))
     data = work / "world_test.yaml"
     images = (work / "test" / "images").resolve()
     data.write_text(f"path: {work.resolve()}\ntrain: {images}\nval: {images}\nnames:\n{names}\n")
@@ -85,7 +89,7 @@ def detector_map50(videos: list[WorldVideo], weights: Path, work: Path) -> dict[
     torch.set_num_threads(2)
     metrics = YOLO(str(weights)).val(data=str(data), imgsz=320, batch=32, workers=0, device="cpu", plots=False,
                                      verbose=False, project=str(work.resolve()), name="val", exist_ok=True)
-    per_class = {WORLD_CLASSES[int(c)]: round(float(ap), 3) for c, ap in zip(metrics.box.ap_class_index,
+    per_class = {CLASSES[int(c)]: round(float(ap), 3) for c, ap in zip(metrics.box.ap_class_index,
                                                                               metrics.box.ap50, strict=True)}
     return {"detector_map50": round(float(metrics.box.map50), 4), "detector_map50_95": round(float(metrics.box.map), 4),
             "detector_ap50_per_class": per_class, "detector_images": n}
@@ -94,10 +98,11 @@ def detector_map50(videos: list[WorldVideo], weights: Path, work: Path) -> dict[
 # -- counts, actions, grounding through the tools -------------------------------------------------------
 
 def gt_counts(video: WorldVideo) -> dict[str, int]:
+    """Distinct objects per class that are visible at least once."""
     counts: dict[str, int] = {}
-    for obj in video.truth["objects"]:
-        if any(b[5] < MAX_OCCLUDED for b in obj["boxes"]):
-            counts[obj["category"]] = counts.get(obj["category"], 0) + 1
+    for obj in video.truth.objects:
+        if obj.visible_boxes():
+            counts[obj.category] = counts.get(obj.category, 0) + 1
     return counts
 
 
@@ -117,12 +122,12 @@ def count_accuracy(videos: list[WorldVideo], detect: Any) -> dict[str, Any]:
         session = VideoSession(video.video)
         result = detect(session, start_s=0.0, end_s=session.ref.duration_s)
         truth = gt_counts(video)
-        for obj in video.truth["objects"]:  # color of the track that follows each ground-truth object
-            table = {b[0]: tuple(b[1:]) for b in obj["boxes"] if b[5] < MAX_OCCLUDED}
+        for obj in video.truth.objects:  # color of the track that follows each ground-truth object
+            table = video.box_table(obj.track_id, visible=True)
             track_id = matching_track(result.tracks, table, video.fps) if table else None
             if track_id is not None:
                 colors_total += 1
-                colors_right += next(t.color for t in result.tracks if t.track_id == track_id) == obj["color"]
+                colors_right += next(t.color for t in result.tracks if t.track_id == track_id) == obj.color
         wrong = count_errors(truth, result.counts)
         pairs = len(set(truth) | set(result.counts))
         total += pairs
@@ -158,24 +163,24 @@ def action_accuracy(videos: list[WorldVideo], recognizer: Any, recognize: Any, m
     confusion: dict[str, dict[str, int]] = {}
     for video in videos:
         session = VideoSession(video.video)
-        for seg in video.truth["segments"]:
-            if seg["end_frame"] - seg["start_frame"] < min_frames:
+        for seg in video.truth.segments:
+            if seg.end_frame - seg.start_frame < min_frames:
                 continue
-            table = {k: v for k, v in video.box_table(seg["track_id"]).items() if v[4] < MAX_OCCLUDED}
-            if not any(seg["start_frame"] <= k < seg["end_frame"] for k in table):
+            table = video.box_table(seg.track_id, visible=True)
+            if not any(seg.start_frame <= k < seg.end_frame for k in table):
                 continue
             total += 1
-            start, end = seg["start_s"], min(seg["end_s"], session.ref.duration_s)
+            start, end = seg.start_s, min(seg.end_s, session.ref.duration_s)
             tracks, _, _ = detector.tracks_in_span(session, *recognizer.context_span(session, start, end))
-            in_seg = {k: v for k, v in table.items() if seg["start_frame"] <= k < seg["end_frame"]}
+            in_seg = {k: v for k, v in table.items() if seg.start_frame <= k < seg.end_frame}
             track_id = matching_track(tracks, in_seg, video.fps)
             predicted = "missed"
             if track_id is not None:
                 result = recognize(session, start_s=start, end_s=end, track_id=track_id)
                 predicted = result.actions[0].label
-            end_to_end += predicted == seg["action"]
-            confusion.setdefault(seg["action"], {}).setdefault(predicted, 0)
-            confusion[seg["action"]][predicted] += 1
+            end_to_end += predicted == seg.action
+            confusion.setdefault(seg.action, {}).setdefault(predicted, 0)
+            confusion[seg.action][predicted] += 1
             # the model alone, on ground-truth boxes
             windows = clip_times(start, end)
             times = [t for w in windows for t in w]
@@ -189,41 +194,36 @@ def action_accuracy(videos: list[WorldVideo], recognizer: Any, recognize: Any, m
                                         boxes[i * CLIP_FRAMES : (i + 1) * CLIP_FRAMES]) for i, w in enumerate(windows)])
             trajs = np.stack([trajectory_features(boxes[i * CLIP_FRAMES : (i + 1) * CLIP_FRAMES])
                               for i in range(len(windows))])
-            category = next(o["category"] for o in video.truth["objects"] if o["track_id"] == seg["track_id"])
+            category = video.truth.object(seg.track_id).category
             probs = recognizer.mask_by_class(recognizer.backend.predict(crops, trajs).mean(axis=0), category)
-            oracle += recognizer.labels[int(probs.argmax())] == seg["action"]
+            oracle += recognizer.labels[int(probs.argmax())] == seg.action
     per_action = {a: round(row.get(a, 0) / max(1, sum(row.values())), 3) for a, row in sorted(confusion.items())}
     return {"action_top1": round(end_to_end / max(total, 1), 4), "action_top1_gt_boxes": round(oracle / max(total, 1), 4),
             "action_segments": total, "action_top1_per_class": per_action,
             "action_confusion": {a: dict(sorted(row.items(), key=lambda kv: -kv[1])) for a, row in confusion.items()}}
 
 
-def grounding_questions(world: Path, videos: list[WorldVideo]) -> list[dict[str, Any]]:
-    ids = {v.truth["video_id"] for v in videos}
-    out = []
-    for path in sorted(world.rglob("questions*.jsonl")):
-        for line in path.read_text().splitlines():
-            q = json.loads(line)
-            if q["family"] == "grounding" and q["video"] in ids:
-                q["_dir"] = path.parent
-                out.append(q)
-    return out
+def grounding_questions(world: World, videos: list[WorldVideo]) -> list[Question]:
+    """The world's grounding questions about ``videos``."""
+    ids = {v.truth.video_id for v in videos}
+    return [q for q in world.questions if q.family == "grounding" and q.video in ids]
 
 
-def grounding_accuracy(world: Path, videos: list[WorldVideo], ground: Any, grounder: Any) -> dict[str, Any]:
+def grounding_accuracy(world: World, videos: list[WorldVideo], ground: Any, grounder: Any) -> dict[str, Any]:
     """R@1 at IoU 0.3/0.5/0.7 and mIoU of ``ground`` (the ground_moment tool) on the grounding questions."""
     from vidagent.tools.video import VideoSession  # noqa: PLC0415
 
     ious, seconds = [], []
-    by_video = {v.truth["video_id"]: v for v in videos}
+    by_video = {v.truth.video_id: v for v in videos}
     for q in grounding_questions(world, videos):
-        query = q["program"]["calls"][0]["args"]["query"]
-        session = VideoSession(by_video[q["video"]].video)
+        assert q.program is not None  # every world question carries its oracle program
+        query = q.program.calls[0].args["query"]
+        session = VideoSession(by_video[q.video].video)
         started = time.perf_counter()
         result = ground(session, query=query, top_k=1)
         seconds.append(time.perf_counter() - started)
         top = result.spans[0]
-        ious.append(interval_iou((top.start_s, top.end_s), tuple(q["answer"])))
+        ious.append(interval_iou((top.start_s, top.end_s), tuple(q.answer)))
     ious_arr = np.asarray(ious)
     out = {f"grounding_r1_iou{th}": round(float((ious_arr >= th).mean()) if len(ious) else 0.0, 4)
            for th in (0.3, 0.5, 0.7)}
@@ -238,6 +238,7 @@ def grounding_accuracy(world: Path, videos: list[WorldVideo], ground: Any, groun
 def run(args: argparse.Namespace) -> int:
     import torch  # noqa: PLC0415
 
+    from vidagent.tasks.world.generate import load_world  # noqa: PLC0415
     from vidagent.tools.action import ActionRecognizer  # noqa: PLC0415
     from vidagent.tools.default_tools import DefaultTools  # noqa: PLC0415
     from vidagent.tools.defaults import DETECTOR_WEIGHTS  # noqa: PLC0415
@@ -246,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
     from vidagent.tools.world_models import WorldModels  # noqa: PLC0415
 
     torch.set_num_threads(2)
-    videos = select(load_world(args.world), args.split, args.videos)
+    world = load_world(args.world)
+    videos = select(world, args.split, args.videos)
     report: dict[str, Any] = {"world": str(args.world), "split": args.split, "videos": len(videos)}
     started = time.time()
     detector = ObjectDetector(args.detector) if args.association_scale is None else \
@@ -262,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
     if "action" in args.only:
         report.update(action_accuracy(videos, recognizer, tools["recognize_action"]))
     if "grounding" in args.only:
-        report.update(grounding_accuracy(args.world, videos, tools["ground_moment"], grounder))
+        report.update(grounding_accuracy(world, videos, tools["ground_moment"], grounder))
     report["seconds"] = round(time.time() - started, 1)
     print(format_table(report))
     out = args.out or Path("runs") / f"eval_tools_{args.split}.json"
@@ -286,7 +288,7 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vidagent.tools.eval_tools", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m vidagent.tasks.toolfit.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -1,6 +1,6 @@
 """Train the default detector: YOLO11n from ``yolo11n.yaml`` (no pretrained weights) on world frames.
 
-    python -m vidagent.tools.train_detector --train data/world_train --out tools/weights/detector.pt
+    python -m vidagent.tasks.toolfit.train_detector --train data/world_train --out tools/weights/detector.pt
 
 Frames are sampled from the world videos and written as a YOLO dataset (images + labels, absolute paths
 in the data yaml); ultralytics trains on it; the best checkpoint is copied to ``--out``. ``--init`` fine-tunes
@@ -19,14 +19,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vidagent.errors import ConfigError
-from vidagent.tools.train_data import WORLD_CLASSES, WorldVideo, load_world, read_frames
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames
+
+# The world's vocabulary (vidagent.tasks.world.config.CLASSES, the label order of the detector) is imported
+# inside the functions that use it, so that registering `vidagent train` does not load the world.
 
 
 def pick_frames(video: WorldVideo, frames_per_video: int, focus: dict[str, int],
                 rng: np.random.Generator) -> list[int]:
     """``frames_per_video`` frames at random, plus up to ``focus[c]`` more among the frames where class ``c``
     is visible: rare classes (birds fly through in a few seconds) otherwise get too few training boxes."""
-    n = int(video.truth["num_frames"])
+    n = video.truth.num_frames
     picks = set(rng.choice(n, size=min(n, frames_per_video), replace=False).tolist())
     for category, extra in focus.items():
         candidates = [f for f in video.visible_frames(category) if f not in picks]
@@ -40,6 +43,8 @@ def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int,
     """Write images/ and labels/ for one split; returns the number of images."""
     from PIL import Image  # noqa: PLC0415
 
+    from vidagent.tasks.world.config import CLASSES  # noqa: PLC0415
+
     rng = np.random.default_rng(seed)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
@@ -49,14 +54,14 @@ def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int,
         images = read_frames(video.video, picks)
         height, width = images.shape[1:3]
         for frame, image in zip(picks, images, strict=True):
-            stem = f"{video.truth['video_id']}_{frame:05d}"
+            stem = f"{video.truth.video_id}_{frame:05d}"
             Image.fromarray(image).save(out / "images" / f"{stem}.jpg", quality=92)
             lines = []
             for _, category, _, (x1, y1, x2, y2) in video.visible_boxes(frame):
                 if x2 - x1 < 2 or y2 - y1 < 2:
                     continue
                 cx, cy = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
-                lines.append(f"{WORLD_CLASSES.index(category)} {cx:.5f} {cy:.5f} "
+                lines.append(f"{CLASSES.index(category)} {cx:.5f} {cy:.5f} "
                              f"{(x2 - x1) / width:.5f} {(y2 - y1) / height:.5f}")
             (out / "labels" / f"{stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
             count += 1
@@ -66,11 +71,13 @@ def write_yolo_split(videos: list[WorldVideo], out: Path, frames_per_video: int,
 def build_dataset(train_dirs: list[Path], val_dir: Path | None, work: Path, frames_per_video: int,
                   val_videos: int, focus: dict[str, int] | None = None) -> Path:
     """Write the YOLO dataset under ``work`` and return its data yaml (absolute paths). Training videos are
-    the train split of every ``train_dirs`` world (worlds without splits count as train); validation videos
-    are the val split of ``val_dir``, or the last ``val_videos`` training videos without it."""
-    videos = [video for directory in train_dirs for video in load_world(directory, splits=("train",))]
+    the train split of every ``train_dirs`` world; validation videos are the val split of ``val_dir``, or the
+    last ``val_videos`` training videos without it."""
+    from vidagent.tasks.world.config import CLASSES  # noqa: PLC0415
+
+    videos = [video for directory in train_dirs for video in load_videos(directory, splits=("train",))]
     if val_dir is not None:
-        val = load_world(val_dir, splits=("val",))
+        val = load_videos(val_dir, splits=("val",))
     elif 0 < val_videos < len(videos):
         videos, val = videos[:-val_videos], videos[-val_videos:]
     else:
@@ -79,7 +86,7 @@ def build_dataset(train_dirs: list[Path], val_dir: Path | None, work: Path, fram
                           "pass --val-videos in that range, or --val WORLD_DIR with a val split")
     n_train = write_yolo_split(videos, work / "train", frames_per_video, seed=0, focus=focus)
     n_val = write_yolo_split(val, work / "val", 2, seed=1)
-    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(WORLD_CLASSES))
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(CLASSES))
     data = work / "world.yaml"
     data.write_text(f"path: {work.resolve()}\ntrain: {(work / 'train' / 'images').resolve()}\n"
                     f"val: {(work / 'val' / 'images').resolve()}\nnames:\n{names}\n")
@@ -144,9 +151,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_focus(text: str) -> tuple[str, int]:
+    from vidagent.tasks.world.config import CLASSES  # noqa: PLC0415
+
     category, _, count = text.partition("=")
-    if category not in WORLD_CLASSES or not count.isdigit():
-        raise argparse.ArgumentTypeError(f"expected CLASS=N with CLASS one of {', '.join(WORLD_CLASSES)}; got {text!r}")
+    if category not in CLASSES or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected CLASS=N with CLASS one of {', '.join(CLASSES)}; got {text!r}")
     return category, int(count)
 
 

@@ -1,8 +1,10 @@
 """``vidagent train detector|action|clip``: rebuild the default tools' weights from world videos.
 
 The ``train`` command group belongs to ``vidagent.policies.cli``; it calls
-``add_train_tools_parsers(train_subparsers)`` to add these three. Each is also runnable on its own:
-``python -m vidagent.tools.train_detector`` (and ``train_action``, ``train_clip``).
+``add_train_tools_parsers(train_subparsers)`` to add these three (and
+``vidagent.tasks.toolfit.evaluate.add_eval_tools_parser`` for ``vidagent eval tools``). Each is also
+runnable on its own: ``python -m vidagent.tasks.toolfit.train_detector`` (and ``train_action``,
+``train_clip``, ``evaluate``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 
 def add_train_tools_parsers(train_subparsers: argparse._SubParsersAction) -> None:
     """Add ``detector``, ``action`` and ``clip`` to the ``vidagent train`` group."""
-    from vidagent.tools import train_action, train_clip, train_detector  # noqa: PLC0415
+    from vidagent.tasks.toolfit import train_action, train_clip, train_detector  # noqa: PLC0415
 
     for name, module, help_text in [
         ("detector", train_detector, "YOLO11n (from yolo11n.yaml) on world frames -> tools/weights/detector.pt"),

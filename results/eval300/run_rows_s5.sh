@@ -1,0 +1,17 @@
+#!/bin/bash
+# Session 5 (issue 12): every row of the world:test table re-run with today's generator (world-v2, stamped in
+# the world and in every row) and today's code: the default tools over one declaration, the one answer
+# parser. Rows run one after another, 2 threads each, on the 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export OMP_NUM_THREADS=2
+[ -f data/world_policy/world.json ] || .venv/bin/vidagent world generate --videos 300 --seed 2026 --out data/world_policy --workers 1
+common="--world data/world_policy --suite world:test --questions 300 --max-tool-calls 3 --max-new-tokens 64 --concurrency 16"
+out=results/eval300
+.venv/bin/vidagent eval $common --tools world-truth --rows oracle --out $out/oracle_truth > $out/oracle_truth.log 2>&1
+.venv/bin/vidagent eval $common --tools world --rows oracle --out $out/oracle > $out/oracle.log 2>&1
+.venv/bin/vidagent eval $common --tools world --rows prior --out $out/prior > $out/prior.log 2>&1
+.venv/bin/vidagent eval $common --tools world --rows planners --planner SFT+GRPO=policies/adapters/default \
+    --out $out/grpo > $out/grpo.log 2>&1
+.venv/bin/vidagent eval $common --tools world --rows base --out $out/base > $out/base.log 2>&1
+.venv/bin/python -c "from vidagent.policies.evaluate import merge_reports; merge_reports(['$out/prior.json', '$out/base.json', '$out/grpo.json', '$out/oracle.json'], 'results/eval_world_test')"

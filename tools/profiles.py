@@ -1,0 +1,34 @@
+"""Tool profiles: the perception backends the default tools run on, by the name ``--tools`` takes.
+
+A profile changes what the tools perceive, never their names, arguments or observation format, so a
+planner trained on one profile meets the same tools on another. ``world-truth`` (the world's ground
+truth) needs a world directory and is built by ``vidagent.policies.environment.make_toolbox``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from vidagent.errors import ConfigError
+from vidagent.tools.perception import Perception
+from vidagent.tools.toolbox import Toolbox, ToolLike
+
+
+def _world_models() -> Perception:
+    from vidagent.tools.world_models import WorldModels  # noqa: PLC0415  (models load lazily anyway)
+
+    return WorldModels()
+
+
+# name -> (what it is, how to build its perception); the first is the default of `vidagent ask`
+PROFILES: dict[str, tuple[str, Callable[[], Perception]]] = {
+    "world": ("the models trained on the synthetic world (tools/weights): 7 classes, 15 actions", _world_models),
+}
+DEFAULT_PROFILE = next(iter(PROFILES))
+
+
+def profile_toolbox(profile: str = DEFAULT_PROFILE, extra: Iterable[ToolLike] = ()) -> Toolbox:
+    """The default tools over ``profile``'s perception, plus the user's ``extra`` tools."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown tool profile {profile!r}", f"use one of: {', '.join(PROFILES)}")
+    return Toolbox.default(extra, perception=PROFILES[profile][1]())
