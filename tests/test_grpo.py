@@ -50,6 +50,7 @@ def test_unknown_trl_args_field_is_a_config_error_with_the_closest_names(tmp_pat
     assert trl_config(config, bf16=False).bf16 is False  # valid fields pass through
 
 
+@pytest.mark.slow
 def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tmp_path):
     root, split, world, toolbox, tokenizer = env
     model = with_lora(tiny_llama(tokenizer), 4, 8, 0.0)
@@ -68,6 +69,7 @@ def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tm
     assert (out / "adapter_config.json").is_file() and (out / "grpo_curves.png").is_file()
 
 
+@pytest.mark.slow
 def test_grpo_resume_continues_from_the_saved_step(env, tmp_path):
     root, split, world, toolbox, tokenizer = env
     questions = world.questions(split, 4)

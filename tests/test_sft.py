@@ -86,6 +86,7 @@ def test_trl_loss_mask_is_the_trajectory_model_mask(setup, tmp_path):
     assert abs(float(loss) - expected) < 1e-4 and abs(float(trl_default) - expected) < 1e-4
 
 
+@pytest.mark.slow
 def test_sft_on_four_trajectories_changes_the_weights_and_lowers_the_loss(setup, tmp_path):
     root, split, tokenizer, trajectories = setup
     model = tiny_llama(tokenizer)
@@ -121,6 +122,7 @@ class KillAfter(TrainerCallback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_sft_resume_continues_a_killed_run_from_the_latest_checkpoint(setup, tmp_path):
     root, split, tokenizer, trajectories = setup
     out = tmp_path / "sft"
