@@ -79,19 +79,13 @@ def canonical(word: str, known: Collection[str] | None = None) -> str:
     toward a word of ``known``, of the table, or of ``VOCABULARY`` ("walks" -> "walk", "hitting" ->
     "collide"). Stripping only ever lands on such a word, so "bus" stays "bus".
     """
-    if known is not None and word in known:
-        return word
-    if word in SYNONYMS:
-        return SYNONYMS[word]
-    if word in VOCABULARY:
-        return word
-    for stem in _stems(word):
-        if known is not None and stem in known:
-            return stem
-        if stem in SYNONYMS:
-            return SYNONYMS[stem]
-        if stem in VOCABULARY:
-            return stem
+    for candidate in (word, *_stems(word)):  # the word itself first, then its stems
+        if known is not None and candidate in known:
+            return candidate
+        if candidate in SYNONYMS:
+            return SYNONYMS[candidate]
+        if candidate in VOCABULARY:
+            return candidate
     return word
 
 

@@ -27,6 +27,19 @@ def _help(text: str, **kwargs: Any) -> Any:
     return field(metadata={"help": text}, **kwargs)
 
 
+def read_trl_args(path: str) -> dict[str, Any]:
+    """The JSON object of a ``--trl-args`` file: further fields of TRL's own config (empty without a file)."""
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--trl-args {path} is not valid JSON: {error}", "fix the file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--trl-args {path} must hold a JSON object", 'e.g. {"bf16": true}')
+    return data
+
+
 @dataclass
 class CommonConfig:
     """Fields shared by SFT and GRPO."""
@@ -126,14 +139,7 @@ class SFTConfig(CommonConfig):
 
     def trl_overrides(self) -> dict[str, Any]:
         """The extra trl.SFTConfig fields of ``trl_args`` (empty without one)."""
-        if not self.trl_args:
-            return {}
-        try:
-            data = json.loads(Path(self.trl_args).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"--trl-args {self.trl_args} is not valid JSON: {error}", "fix the file") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"--trl-args {self.trl_args} must hold a JSON object", 'e.g. {"bf16": true}')
+        data = read_trl_args(self.trl_args)
         micro = data.get("per_device_train_batch_size", 1)
         if not isinstance(micro, int) or micro < 1 or self.batch_size % micro:
             raise ConfigError(f"per_device_train_batch_size {micro!r} in --trl-args must divide --batch-size "
@@ -205,15 +211,7 @@ class GRPOConfig(CommonConfig):
 
     def trl_overrides(self) -> dict[str, Any]:
         """The extra trl.GRPOConfig fields of ``trl_args`` (empty without one)."""
-        if not self.trl_args:
-            return {}
-        try:
-            data = json.loads(Path(self.trl_args).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"--trl-args {self.trl_args} is not valid JSON: {error}", "fix the file") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"--trl-args {self.trl_args} must hold a JSON object", 'e.g. {"bf16": true}')
-        return data
+        return read_trl_args(self.trl_args)
 
     @property
     def batch_rollouts(self) -> int:
