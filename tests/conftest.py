@@ -45,8 +45,19 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)
 
 
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    # a name lookup is the first step of every download: fail it loudly instead of letting a library retry
+    if host not in (None, "", "localhost", b"localhost") and not _is_local((host,)):
+        raise NetworkAccessError(f"test tried to look up the network host {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
 def moving_square_frames(n: int, width: int = 320, height: int = 240):

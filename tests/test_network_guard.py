@@ -11,6 +11,20 @@ def test_non_loopback_connection_fails_the_test():
         socket.create_connection(("192.0.2.1", 80), timeout=0.1)
 
 
+def test_looking_up_a_network_host_fails_the_test():
+    with pytest.raises(NetworkAccessError):
+        socket.getaddrinfo("huggingface.co", 443)
+
+
+def test_a_hub_id_resolves_offline_without_a_lookup_in_library_use():
+    """No CLI, so no offline environment: the planner loader itself must not ask the hub."""
+    from vidagent.agent.planner_loading import load_planner
+    from vidagent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not in the local Hugging Face cache"):
+        load_planner("someone/some-model")
+
+
 def test_loopback_is_allowed():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

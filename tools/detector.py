@@ -238,6 +238,9 @@ class ObjectDetector:
 
     def new_tracker(self, fps: float) -> Any:
         """A fresh ByteTrack; ``track_buffer`` in the config is in frames at 30 fps, scaled to ``fps``."""
+        from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
+
+        prepare_ultralytics()  # before ultralytics' first import: offline, or it looks up a host to test the network
         from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: PLC0415
         from ultralytics.utils import YAML, IterableSimpleNamespace  # noqa: PLC0415
 
