@@ -141,8 +141,8 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
     return RowReport.from_outcomes(name, spec, outcomes)
 
 
-def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question],
-                    video_path: Callable[[Question], str]) -> RowReport:
+def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question], video_path: Callable[[Question], str],
+                    name: str = "oracle programs") -> RowReport:
     """Oracle programs on ``toolbox``, no LLM: how far the tools get when every call is the right one."""
     from vidagent.tasks.oracle import run_program  # noqa: PLC0415
 
@@ -169,7 +169,7 @@ def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question],
         outcomes.append(Outcome(question.id, question.family, score.correct, score.iou, prediction is not None,
                                 calls, session.frames_decoded, 0, time.perf_counter() - started,
                                 _jsonable(prediction), crashed=crashed))
-    return RowReport.from_outcomes("oracle programs", "oracle", outcomes)
+    return RowReport.from_outcomes(name, "oracle", outcomes)
 
 
 def _jsonable(value: Any) -> Any:
@@ -247,6 +247,7 @@ def merge_reports(paths: Sequence[str | Path], out: str | Path) -> tuple[Path, P
         raise ConfigError("the reports were run on different questions",
                           "run every row with the same --world, --suite, --questions and --seed")
     meta = {k: v for k, v in reports[0].items() if k not in ("rows", "command")}
+    meta["tools"] = "/".join(dict.fromkeys(r.get("tools", "") for r in reports))  # rows may use other profiles
     meta["command"] = " ; ".join(r.get("command", "") for r in reports)
     return write_report(rows, out, meta)
 
@@ -326,7 +327,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
                 rows.append(evaluate_agent(name, spec, chat, toolbox, questions, world.video_path,
                                            max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
         else:
-            rows.append(evaluate_oracle(toolbox, questions, world.video_path))
+            rows.append(evaluate_oracle(toolbox, questions, world.video_path, f"oracle programs, {args.tools} tools"))
         print(f"{rows[-1].name}: accuracy {100 * rows[-1].accuracy:.1f}% ({time.perf_counter() - started:.0f}s)",
               file=sys.stderr)
         _stamp_generator(rows, version)

@@ -79,7 +79,8 @@ def test_eval_command_takes_user_tools(world: WorldData, tmp_path: Path):
     out = tmp_path / "eval"
     assert main(["eval", "--world", str(world.world.root), "--suite", f"world:{some_split(world.world.root)}",
                  "--rows", "oracle", "--tools", "world-truth", "--tool", MOTION, "--out", str(out)]) == 0
-    assert json.loads(out.with_suffix(".json").read_text())["rows"][0]["accuracy"] == 1.0
+    (row,) = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert row["accuracy"] == 1.0 and row["name"] == "oracle programs, world-truth tools"
     assert main(["eval", "--world", str(world.world.root), "--suite", f"world:{some_split(world.world.root)}",
                  "--rows", "oracle", "--tool", "no_such_module:thing", "--out", str(out)]) == 2
 
