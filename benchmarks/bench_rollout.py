@@ -40,7 +40,7 @@ def main() -> None:
     distinct = world.questions("train", args.questions, seed=1)
     questions = [q for q in distinct for _ in range(args.group_size)]  # a GRPO batch: each question, a group
     model, tokenizer, _ = load_base(args.planner)
-    rollout = GraphRollout(questions, world.video_path, make_toolbox("oracle", world), tokenizer,
+    rollout = GraphRollout(questions, world.video_path, make_toolbox("world-truth", world), tokenizer,
                            max_tool_calls=3, max_new_tokens=args.max_new_tokens, temperature=1.0)
     rollout.rollout(model, questions[:1])  # warm-up
 

@@ -7,7 +7,7 @@ Rows (``--rows``, in this order by default):
 - ``prior``: the base model answering from the question alone (no tools): what text priors give;
 - ``base``: the zero-shot base planner (SmolLM2-135M-Instruct, no adapter) with the tools;
 - one row per ``--planner`` (e.g. SFT, SFT+GRPO);
-- ``oracle``: the oracle programs run on the tools, no LLM: the tools' upper bound (with ``--tools oracle``
+- ``oracle``: the oracle programs run on the tools, no LLM: the tools' upper bound (with ``--tools world-truth``
   it is 100% by construction, a check of the harness rather than a bound).
 
 Every row gets the same questions (seeded order), the same tool backend, greedy decoding and the same
