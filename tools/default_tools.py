@@ -106,7 +106,8 @@ class DefaultTools:
         Args:
             start_s: Start of the span in seconds.
             end_s: End of the span in seconds.
-            classes: Only report these object classes (e.g. ["person", "car"]); every class when omitted.
+            classes: Only report these object classes (e.g. ["person", "car"]); every class when omitted or
+                ["objects"].
         """
         start_s, end_s = video.ref.check_range(start_s, end_s)
         wanted = resolve_classes(classes, self.perception.classes())
