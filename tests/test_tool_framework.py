@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import pytest
-
-from vidagent.errors import ConfigError, ToolArgumentError, ToolCrash, ToolDefinitionError, ToolError, VideoError
+from pydantic import Field
+from vidagent.errors import (
+    ConfigError,
+    ToolArgumentError,
+    ToolCrash,
+    ToolDefinitionError,
+    ToolError,
+    VideoError,
+)
 from vidagent.tools import Tool, Toolbox, VideoSession, VisionTool, tool
 from vidagent.tools.base import ARGUMENT_ERROR_TEMPLATE, parse_docstring
 from vidagent.tools.results import MAX_OBSERVATION_CHARS, TimeSpan, ToolResult
@@ -229,3 +237,20 @@ def test_langchain_adapter_round_trip(tiny_video: Path):
     assert message.artifact.result.label == "x"
     bad = lc_tool.invoke({"type": "tool_call", "id": "2", "name": "echo", "args": {"start_s": "a"}}, config=config)
     assert bad.content.startswith("Error: invalid arguments for echo")
+
+
+def test_annotated_bounds_reach_the_schema_the_card_and_validation(tiny_video: Path):
+    @tool
+    def sample(video: VideoSession, count: Annotated[int, Field(ge=1, le=10)] = 3) -> Echo:
+        """Sample a few frames.
+
+        Args:
+            count: How many frames (1-10).
+        """
+        return Echo(TimeSpan(0.0, 1.0), str(count))
+
+    prop = sample.parameters_schema()["properties"]["count"]
+    assert (prop["minimum"], prop["maximum"], prop["description"]) == (1, 10, "How many frames (1-10).")
+    assert "count?: int 1-10" in sample.card()
+    call = sample.invoke(VideoSession(tiny_video), {"count": 0})
+    assert not call.ok and "count: Input should be greater than or equal to 1" in call.text
