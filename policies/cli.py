@@ -58,9 +58,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", default="prior,base,planners,oracle",
                         help="which rows, in order: prior (text only, no tools), base (zero-shot SmolLM2), "
                              "planners (each --planner), oracle (oracle programs on the tools)")
-    parser.add_argument("--tools", default="world", choices=["world", "world-truth"],
-                        help="tool profile for every row: the default tools with the world-trained models, or "
-                             "answered from the world's ground truth (see docs/training.md)")
+    parser.add_argument("--tools", default="world", metavar="PROFILE",
+                        help="tool profile for every row (vidagent.policies.environment.TOOL_PROFILES): world, "
+                             "the default tools with the world-trained models, or world-truth, answered from "
+                             "the world's ground truth (see docs/training.md)")
     parser.add_argument("--tool", action="append", default=[], metavar="SPEC",
                         help="a user tool to add to every row's toolbox, as module:attr or path/file.py:attr "
                              "(repeat for several)")

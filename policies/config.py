@@ -18,7 +18,6 @@ from typing import Any
 
 from vidagent.errors import ConfigError
 
-TOOL_PROFILES = ("world-truth", "world")  # vidagent.policies.environment.make_toolbox builds them
 LOSS_TYPES = ("dapo", "dr_grpo", "grpo")
 SCALE_REWARDS = ("group", "batch", "none")
 
@@ -80,9 +79,9 @@ class CommonConfig:
             raise ConfigError(f"split must be train, val or test, got {self.split!r}", "pass --split train")
         if self.questions < 1:
             raise ConfigError(f"questions must be >= 1, got {self.questions}", "pass --questions 64 or more")
-        if self.tools not in TOOL_PROFILES:
-            raise ConfigError(f"tools must be one of {tuple(TOOL_PROFILES)}, got {self.tools!r}",
-                              "pass --tools world-truth (fast, ground truth) or --tools world (vision models)")
+        from vidagent.policies.environment import check_profile  # noqa: PLC0415  (the one list of profiles)
+
+        check_profile(self.tools)
         if self.lora_r < 0:
             raise ConfigError(f"lora_r must be >= 0, got {self.lora_r}", "use e.g. 16, or 0 for full fine-tuning")
         if self.lora_r and self.lora_alpha <= 0:

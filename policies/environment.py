@@ -73,14 +73,20 @@ def make_toolbox(profile: str, world: WorldData | None = None, extra: Iterable[T
     ``ask``, ``train`` and ``eval`` all build their toolbox this way, so a tool a user adds with ``--tool``
     is in the prompt of training rollouts exactly as at inference.
     """
-    if profile in _RENAMED:
-        raise ConfigError(f"the tool profile {profile!r} was renamed", f"use --tools {_RENAMED[profile]}")
+    check_profile(profile)
     if profile == "world-truth":
         if world is None:
             raise ConfigError("the world-truth tools need a world directory", "pass --world DIR")
         from vidagent.tasks.world_truth import WorldTruth  # noqa: PLC0415
 
         return Toolbox.default(extra, perception=WorldTruth(world.truth_by_path()))
+    return profile_toolbox(profile, extra)
+
+
+def check_profile(profile: str) -> None:
+    """``ConfigError`` with the fix unless ``profile`` names one of ``TOOL_PROFILES`` (an old name says its
+    new one)."""
+    if profile in _RENAMED:
+        raise ConfigError(f"the tool profile {profile!r} was renamed", f"use --tools {_RENAMED[profile]}")
     if profile not in TOOL_PROFILES:
         raise ConfigError(f"unknown tool profile {profile!r}", f"use one of: {', '.join(TOOL_PROFILES)}")
-    return profile_toolbox(profile, extra)
