@@ -23,6 +23,7 @@ Output: ``OUT/`` the planner (LoRA adapter), ``OUT/checkpoint-N/`` TRL checkpoin
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -96,14 +97,9 @@ def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list
     return trainer
 
 
-_TRAINER_CLASS: Any = None
-
-
+@functools.cache  # built once, lazily: importing trl is slow and the CLI must start fast
 def vidagent_trainer_class() -> Any:
     """``GRPOTrainer`` plus Gaussian advantage noise and episode metrics (tool calls, answered share)."""
-    global _TRAINER_CLASS  # built lazily: importing trl is slow and the CLI must start fast
-    if _TRAINER_CLASS is not None:
-        return _TRAINER_CLASS
     import torch  # noqa: PLC0415
     from trl import GRPOTrainer  # noqa: PLC0415
 
@@ -126,8 +122,7 @@ def vidagent_trainer_class() -> Any:
                 metrics["episode/frames"].append(sum(e["frames"] for e in episodes) / len(episodes))
             return output
 
-    _TRAINER_CLASS = VidagentGRPOTrainer
-    return _TRAINER_CLASS
+    return VidagentGRPOTrainer
 
 
 def jsonl_callback(path: Path) -> Any:

@@ -23,6 +23,7 @@ What vidagent adds:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -131,14 +132,9 @@ def _score_targets_only_on_cpu() -> Iterator[None]:
         trl_utils._use_triton = original
 
 
-_TRAINER_CLASS: Any = None
-
-
+@functools.cache  # built once, lazily: importing trl is slow and the CLI must start fast
 def vidagent_trainer_class() -> Any:
     """``SFTTrainer`` whose loss forward scores the target positions only on a CPU too (see above)."""
-    global _TRAINER_CLASS  # built lazily: importing trl is slow and the CLI must start fast
-    if _TRAINER_CLASS is not None:
-        return _TRAINER_CLASS
     from trl import SFTTrainer  # noqa: PLC0415
 
     class VidagentSFTTrainer(SFTTrainer):
@@ -148,8 +144,7 @@ def vidagent_trainer_class() -> Any:
                 return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                             num_items_in_batch=num_items_in_batch)
 
-    _TRAINER_CLASS = VidagentSFTTrainer
-    return _TRAINER_CLASS
+    return VidagentSFTTrainer
 
 
 def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any) -> list[Trajectory]:

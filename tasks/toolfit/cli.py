@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def add_train_tools_parsers(train_subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +27,16 @@ def add_train_tools_parsers(train_subparsers: argparse._SubParsersAction) -> Non
                                              formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(parser)
         parser.set_defaults(handler=_handler(module))
+
+
+def script_main(module: Any, argv: list[str] | None = None) -> int:
+    """``python -m vidagent.tasks.toolfit.<trainer>``: the trainer's flags, then its ``run``; the flags are
+    recorded (``args.argv``) in the weights' metadata as the reproducing command, as under ``vidagent train``."""
+    parser = argparse.ArgumentParser(description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return module.run(args)
 
 
 def _handler(module):

@@ -199,11 +199,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run(args)
+    from vidagent.tasks.toolfit.cli import script_main  # noqa: PLC0415
+
+    return script_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

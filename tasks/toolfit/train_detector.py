@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -123,9 +124,9 @@ def train(data: Path, out: Path, epochs: int, imgsz: int, batch: int, runs: Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from vidagent.tasks.toolfit.cli import script_main  # noqa: PLC0415
+
+    return script_main(sys.modules[__name__], argv)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
