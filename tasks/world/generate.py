@@ -183,28 +183,6 @@ class World:
         """The generator that wrote this world, or ``UNVERSIONED`` for a world from before the stamp."""
         return self.manifest.get("generator_version") or UNVERSIONED
 
-    def require_generator(self, needed_for: str, expected: str = GENERATOR_VERSION) -> None:
-        """Raise ``ConfigError`` unless this world was made by generator ``expected`` (default: the current
-        code's). For commands whose questions must be the ones ``expected`` makes from the same seeds, e.g.
-        re-scoring saved results or setting a new run beside committed ones."""
-        check_generator_version(self.generator_version, expected, f"the world {self.root}", needed_for)
-
-
-def check_generator_version(found: str, expected: str, subject: str, needed_for: str) -> None:
-    """Raise ``ConfigError`` if ``subject`` (e.g. "the world data/w") was made by generator ``found``, not
-    ``expected``: the same seed and question id then name different questions."""
-    if found == expected:
-        return
-    why = (f"{subject} was written before worlds recorded their generator version ({UNVERSIONED})"
-           if found == UNVERSIONED else f"{subject} was made by world generator {found}")
-    if expected == GENERATOR_VERSION:
-        fix = ("regenerate the world with the current generator (`vidagent world generate` with the same "
-               "--videos and --seed) and re-run the rows made from the old one")
-    else:
-        fix = f"re-run the rows of generator {expected} on this world, or use the world they were made from"
-    raise ConfigError(f"{why}, but {needed_for} needs questions from generator {expected}: under the same "
-                      "ids the questions can differ", fix)
-
 
 def load_world(root: str | Path) -> World:
     """Load a world directory of any generator version (``World.generator_version`` says which); raise
