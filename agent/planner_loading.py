@@ -262,7 +262,7 @@ def _load_hub(model_id: str, *, allow_download: bool) -> tuple[Any, Any, str]:
         os.environ["HF_HUB_OFFLINE"] = "0"
         os.environ["TRANSFORMERS_OFFLINE"] = "0"
         huggingface_hub.constants.HF_HUB_OFFLINE = False  # read once at import time
-    name = model_id.split("/")[-1]
+    source = model_id  # what transformers loads: the id, or offline its snapshot directory in the hub cache
     fix_offline = "pass --allow-download to fetch it from the Hugging Face hub, or a local directory"
     if not allow_download:
         # Resolve the id in the local hub cache first and load from that directory: transformers asks the
@@ -271,13 +271,13 @@ def _load_hub(model_id: str, *, allow_download: bool) -> tuple[Any, Any, str]:
         from huggingface_hub.errors import LocalEntryNotFoundError  # noqa: PLC0415
 
         try:
-            model_id = snapshot_download(model_id, local_files_only=True)
+            source = snapshot_download(model_id, local_files_only=True)
         except (LocalEntryNotFoundError, ValueError, OSError):
             raise ConfigError(f"cannot load planner {model_id!r} offline: it is not in the local Hugging Face cache",
                               fix_offline) from None
     try:
         options = {"local_files_only": not allow_download}
-        return _auto_model(model_id, **options), _auto_tokenizer(model_id, **options), name
+        return _auto_model(source, **options), _auto_tokenizer(source, **options), model_id.split("/")[-1]
     except OSError as error:
         fix = "check the id" if allow_download else fix_offline
         raise ConfigError(f"cannot load planner {model_id!r} offline: {str(error).splitlines()[0]}", fix) from None

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import pytest
 from pydantic import Field
+
 from vidagent.errors import (
     ConfigError,
     ToolArgumentError,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vidagent.tools.colors import box_color
 from vidagent.tools.defaults import (
     CONFIGS_DIR,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from vidagent.answers import interval_iou
 from vidagent.tools.action import (
     CLIP_FRAMES,

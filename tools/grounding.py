@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from vidagent.errors import ToolError
 from vidagent.offline import cache_root
 from vidagent.tools.action import ActionRecognizer
