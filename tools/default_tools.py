@@ -52,7 +52,8 @@ def position_words(cx: float, cy: float, width: int, height: int) -> str:
     return vertical + horizontal
 
 
-def resolve_classes(classes: list[str] | None, known: Sequence[str]) -> set[str] | None:
+def resolve_classes(classes: list[str] | None, known: Sequence[str],
+                    aliases: dict[str, str] | None = None) -> set[str] | None:
     """Requested names -> the backend's classes. None (every class) for no filter or a word like "objects";
     plurals and synonyms resolve ("people", "automobiles"); an unknown name raises ``ToolError``."""
     names = [" ".join(name.lower().split()) for name in classes or []]
@@ -61,7 +62,7 @@ def resolve_classes(classes: list[str] | None, known: Sequence[str]) -> set[str]
         return None
     resolved, unknown = set(), []
     for name in names:
-        match = _class_of(name, known)
+        match = _class_of(name, known, aliases or {})
         if match is None:
             unknown.append(name)
         else:
@@ -71,11 +72,14 @@ def resolve_classes(classes: list[str] | None, known: Sequence[str]) -> set[str]
     return resolved
 
 
-def _class_of(name: str, known: Collection[str]) -> str | None:
-    """The known class a name means: itself, its canonical form, or that of its last word ("red cars")."""
-    for candidate in (name, canonical(name, known), canonical(name.split()[-1], known)):
-        if candidate in known:
-            return candidate
+def _class_of(name: str, known: Collection[str], aliases: dict[str, str]) -> str | None:
+    """The known class a name means: itself, its canonical form, or that of its last word ("red cars"),
+    directly or through the backend's class aliases ("ball" is COCO's "sports ball")."""
+    last = name.split()[-1]
+    for candidate in (name, canonical(name, known), canonical(last, known)):
+        for option in (candidate, aliases.get(candidate)):
+            if option in known:
+                return option
     return None
 
 
@@ -110,7 +114,8 @@ class DefaultTools:
                 ["objects"].
         """
         start_s, end_s = video.ref.check_range(start_s, end_s)
-        wanted = resolve_classes(classes, self.perception.classes())
+        aliases = getattr(self.perception, "class_aliases", None)  # optional: COCO's "ball" = "sports ball"
+        wanted = resolve_classes(classes, self.perception.classes(), aliases() if aliases else None)
         seen = self.perception.sighting(video, start_s, end_s)
         tracks = [t for t in seen.tracks if wanted is None or t.label in wanted]
         counts: dict[str, int] = {}
@@ -173,7 +178,12 @@ class DefaultTools:
                                        video.ref.height)
                 objects.append(ObjectAt(track.label, track.color, box, where))
         objects.sort(key=lambda o: ((o.box.x1 + o.box.x2) / 2, o.box.track_id or 0))
-        return FrameDescription(round(nearest, 2), objects)
+        scene_at = getattr(self.perception, "scene_at", None)  # backends with a tagger / OCR (real footage)
+        if scene_at is None:
+            return FrameDescription(round(nearest, 2), objects)
+        scene = scene_at(video, nearest)
+        return FrameDescription(round(nearest, 2), objects, [t.name for t in scene.tags],
+                                [line.text for line in scene.texts])
 
 
 def _most_at_once(tracks: list[Track]) -> int:

@@ -48,6 +48,7 @@ class Detections:
     xyxy: np.ndarray  # [K, 4] pixels
     conf: np.ndarray  # [K]
     cls: np.ndarray  # [K]
+    keypoints: np.ndarray | None = None  # [K, J, 3] x, y, visibility, from a pose model (NaN rows: none)
 
     @property
     def xywh(self) -> np.ndarray:  # [K, 4] centre x, centre y, width, height
@@ -58,7 +59,8 @@ class Detections:
         return len(self.conf)
 
     def __getitem__(self, mask: Any) -> Detections:
-        return Detections(self.xyxy[mask], self.conf[mask], self.cls[mask])
+        keypoints = None if self.keypoints is None else self.keypoints[mask]
+        return Detections(self.xyxy[mask], self.conf[mask], self.cls[mask], keypoints)
 
 
 @dataclass
@@ -68,7 +70,13 @@ class TrackedChunk:
     tracks: list[Track]
     times_s: list[float]  # the sampled times
     frames_used: int
-    boxes_per_time: dict[float, list[Box]] = field(default_factory=dict)
+    # keypoints of the boxes that have them (a pose model's), keyed by ``box_key(box)``
+    keypoints: dict[tuple[float, float, float], np.ndarray] = field(default_factory=dict)
+
+
+def box_key(box: Box) -> tuple[float, float, float]:
+    """A box's identity inside a chunk: its time and top-left corner (fragments merge, boxes stay)."""
+    return (box.t_s, box.x1, box.y1)
 
 
 class YoloModel:
@@ -219,6 +227,7 @@ class ObjectDetector:
         detections = self.model.detect(images, self.batch_size)
         tracker = self.new_tracker(fps)
         raw: dict[int, list[tuple[Box, str]]] = {}
+        keypoints: dict[tuple[float, float, float], np.ndarray] = {}
         for image, time_s, dets in zip(images, times_s, detections, strict=True):
             rows = tracker.update(grow(dets, self.association_scale), None)
             for row in rows:  # x1 y1 x2 y2 track_id score cls idx
@@ -227,7 +236,10 @@ class ObjectDetector:
                 label = self.model.names[int(dets.cls[det_index])]
                 box = Box(round(time_s, 3), round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), label,
                           track_id + id_offset, round(float(dets.conf[det_index]), 3))
-                raw.setdefault(track_id + id_offset, []).append((box, box_color(image, (x1, y1, x2, y2))[0]))
+                points = None if dets.keypoints is None else dets.keypoints[det_index]
+                if points is not None and not np.isnan(points).all():
+                    keypoints[box_key(box)] = points
+                raw.setdefault(track_id + id_offset, []).append((box, self.color_of(image, (x1, y1, x2, y2), points)))
         tracklets = [Tracklet(track_id, [b for b, _ in items], [c for _, c in items])
                      for track_id, items in raw.items()]
         tracklets = merge_duplicates(tracklets, min_iou=self.duplicate_iou)
@@ -235,7 +247,12 @@ class ObjectDetector:
         tracklets = merge_fragments(tracklets, frame_width=images.shape[2], max_gap_s=self.merge_gap_s,
                                     recolor_gap_s=self.recolor_gap_s, still_gap_s=self.still_gap_s)
         tracks = sorted((t.to_track() for t in tracklets), key=lambda t: (t.first_s, t.track_id))
-        return TrackedChunk(tracks, [round(t, 3) for t in times_s], len(images))
+        return TrackedChunk(tracks, [round(t, 3) for t in times_s], len(images), keypoints)
+
+    def color_of(self, image: np.ndarray, xyxy: tuple[float, float, float, float],
+                 keypoints: np.ndarray | None) -> str:
+        """The color name of one detected object (the world palette; real footage overrides this)."""
+        return box_color(image, xyxy)[0]
 
     def new_tracker(self, fps: float) -> Any:
         """A fresh ByteTrack; ``track_buffer`` in the config is in frames at 30 fps, scaled to ``fps``."""

@@ -8,7 +8,11 @@ a ``Perception`` backend, so the same tool answers from:
   the synthetic world, run on the pixels;
 * ``WorldTruth`` (``vidagent.tasks.world_truth``): a world video's ground truth, exact and instant, for
   training rollouts and for the tools' upper bound;
-* a real-footage backend (pretrained models), with no change to the tools.
+* ``RealModels`` (``vidagent.tools.real_models``): pretrained COCO / pose / ImageNet / OCR models for real
+  footage, with no change to the tools.
+
+Two methods are optional: ``class_aliases()`` (everyday words for class names, e.g. COCO's "sports ball" is
+"ball") and ``scene_at(video, t_s)`` (scene tags and text at a time, which ``describe_frame`` adds).
 
 A backend answers in the project's own dataclasses (``Track``, ``ScoredLabel``, ``ScoredSpan``); it raises
 ``ToolError`` for what the model can act on (weights missing, a query it cannot read) and nothing else on

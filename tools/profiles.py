@@ -20,15 +20,36 @@ def _world_models() -> Perception:
     return WorldModels()
 
 
+def _real_models() -> Perception:
+    from vidagent.tools.real_models import RealModels  # noqa: PLC0415
+
+    return RealModels()
+
+
 # name -> (what it is, how to build its perception); the first is the default of `vidagent ask`
 PROFILES: dict[str, tuple[str, Callable[[], Perception]]] = {
+    "real": ("pretrained models for real footage: COCO SSD-MobileNetV2 + YOLO11n-pose (80 classes, people's "
+             "keypoint actions), EfficientNet-Lite3 scene tags, PP-OCRv6 text; adds read_text and tag_scene",
+             _real_models),
     "world": ("the models trained on the synthetic world (tools/weights): 7 classes, 15 actions", _world_models),
 }
 DEFAULT_PROFILE = next(iter(PROFILES))
 
 
+def profile_tools(perception: Perception) -> list[ToolLike]:
+    """The tools a backend adds to the four default ones (real footage: read_text, tag_scene)."""
+    from vidagent.tools.real_models import RealModels  # noqa: PLC0415
+
+    if isinstance(perception, RealModels):
+        from vidagent.tools.footage_tools import FootageTools  # noqa: PLC0415
+
+        return list(FootageTools(perception).tools())
+    return []
+
+
 def profile_toolbox(profile: str = DEFAULT_PROFILE, extra: Iterable[ToolLike] = ()) -> Toolbox:
-    """The default tools over ``profile``'s perception, plus the user's ``extra`` tools."""
+    """The default tools over ``profile``'s perception (plus what the profile adds), and the user's ``extra``."""
     if profile not in PROFILES:
         raise ConfigError(f"unknown tool profile {profile!r}", f"use one of: {', '.join(PROFILES)}")
-    return Toolbox.default(extra, perception=PROFILES[profile][1]())
+    perception = PROFILES[profile][1]()
+    return Toolbox.default([*profile_tools(perception), *extra], perception=perception)

@@ -166,13 +166,62 @@ class ObjectAt:
 class FrameDescription(ToolResult):
     t_s: float
     objects: list[ObjectAt]
+    tags: list[str] = field(default_factory=list)  # scene tags (backends that have a tagger)
+    texts: list[str] = field(default_factory=list)  # text read in the frame (backends that have OCR)
 
     def render(self) -> str:
         if not self.objects:
-            return f"At {self.t_s:.1f}s: no objects visible."
-        parts = [f"{o.color} {o.label} ({o.position}"
-                 + (f", track {o.box.track_id})" if o.box.track_id is not None else ")") for o in self.objects]
-        return f"At {self.t_s:.1f}s: " + "; ".join(parts) + "."
+            text = f"At {self.t_s:.1f}s: no objects visible."
+        else:
+            parts = [f"{o.color} {o.label} ({o.position}"
+                     + (f", track {o.box.track_id})" if o.box.track_id is not None else ")") for o in self.objects]
+            text = f"At {self.t_s:.1f}s: " + "; ".join(parts) + "."
+        if self.tags:
+            text += " Scene: " + ", ".join(self.tags) + "."
+        if self.texts:
+            text += " Text: " + "; ".join(f'"{t}"' for t in self.texts) + "."
+        return text
 
     def evidence(self) -> Evidence:
         return Evidence(spans=[TimeSpan(self.t_s, self.t_s)], boxes=[o.box for o in self.objects])
+
+
+@dataclass
+class TextSighting:
+    text: str
+    first_s: float
+    last_s: float
+    score: float
+    box: Box  # where it was read first
+
+
+@dataclass
+class TextResult(ToolResult):
+    span: TimeSpan
+    lines: list[TextSighting]  # in order of first sighting
+    frames_read: int
+
+    def render(self) -> str:
+        if not self.lines:
+            return f"No text read in {self.span} ({self.frames_read} frames)."
+        parts = [f'"{line.text}" {line.first_s:.1f}-{line.last_s:.1f}s ({line.score:.2f})' for line in self.lines]
+        return f"Text in {self.span}: " + "; ".join(parts) + "."
+
+    def evidence(self) -> Evidence:
+        return Evidence(spans=[TimeSpan(line.first_s, line.last_s) for line in self.lines[:3]] or [self.span],
+                        boxes=[line.box for line in self.lines[:3]])
+
+
+@dataclass
+class SceneTagsResult(ToolResult):
+    span: TimeSpan
+    tags: list[ScoredLabel]  # best first: mean score over the sampled frames
+    frames_used: int
+
+    def render(self) -> str:
+        if not self.tags:
+            return f"No confident scene tags in {self.span} ({self.frames_used} frames)."
+        return f"Scene in {self.span}: " + ", ".join(f"{t.label} {t.score:.2f}" for t in self.tags) + "."
+
+    def evidence(self) -> Evidence:
+        return Evidence(spans=[self.span])

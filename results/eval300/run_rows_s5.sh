@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=2
 [ -f data/world_policy/world.json ] || .venv/bin/vidagent world generate --videos 300 --seed 2026 --out data/world_policy --workers 1
-common="--world data/world_policy --suite world:test --questions 300 --max-tool-calls 3 --max-new-tokens 64 --concurrency 16"
+common="--world data/world_policy --suite world:test --limit 300 --max-tool-calls 3 --max-new-tokens 64 --concurrency 16"
 out=results/eval300
 .venv/bin/vidagent eval $common --tools world-truth --rows oracle --out $out/oracle_truth > $out/oracle_truth.log 2>&1
 .venv/bin/vidagent eval $common --tools world --rows oracle --out $out/oracle > $out/oracle.log 2>&1
@@ -15,4 +15,4 @@ out=results/eval300
     --out $out/grpo > $out/grpo.log 2>&1
 .venv/bin/python -c "from vidagent.policies.evaluate import merge_reports; merge_reports(['$out/prior.json', '$out/grpo.json', '$out/oracle.json', '$out/oracle_truth.json'], 'results/eval_world_test')"
 # the zero-shot base planner takes ~18 s a question on this CPU: the first 60 of the same questions
-.venv/bin/vidagent eval ${common/--questions 300/--questions 60} --tools world --rows base --out $out/base60 > $out/base60.log 2>&1
+.venv/bin/vidagent eval ${common/--limit 300/--limit 60} --tools world --rows base --out $out/base60 > $out/base60.log 2>&1

@@ -1,0 +1,168 @@
+"""``RealModels``: the perception backend for real footage, from pretrained models that install offline.
+
+* objects and people: ``RealDetector`` (COCO SSD-MobileNetV2 + YOLO11n-pose, ByteTrack, natural colors);
+* actions: keypoint rules for people, box motion for other objects (``vidagent.tools.pose_actions``);
+* moments: the query's words resolved to objects, actions, scene tags and on-screen text
+  (``vidagent.tools.real_grounding``);
+* scene tags (EfficientNet-Lite3) and text (PP-OCRv6) for ``describe_frame``, ``tag_scene`` and
+  ``read_text`` (``vidagent.tools.scene_models``).
+
+Every model loads on first use; a missing package fails only the tools that need it, with its pip line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidagent.tools.coco import CLASS_ALIASES
+from vidagent.tools.detector import box_key
+from vidagent.tools.perception import Sighting
+from vidagent.tools.pose_actions import PoseFrame, object_motion, person_actions
+from vidagent.tools.real_detector import RealDetector
+from vidagent.tools.real_grounding import parse_query, require_concepts, spans_from_scores
+from vidagent.tools.results import ScoredLabel, ScoredSpan, Track
+from vidagent.tools.scene_models import SceneTagger, Tag, TextLine, TextReader
+from vidagent.tools.video import VideoSession
+
+VEHICLES_RIDDEN = ("bicycle", "motorcycle", "horse")
+SCENE_FPS = 1.0  # tags and text are sampled at this rate for moments and tags (OCR costs 0.05-0.9 s a frame)
+TEXT_FPS = 4.0  # read_text samples denser: a sign is often on screen for under a second
+MAX_SCENE_FRAMES = 120  # at most this many tag/OCR frames per call: a long span is sampled more thinly
+
+
+@dataclass
+class SceneAt:
+    t_s: float
+    tags: list[Tag]
+    texts: list[TextLine]
+
+
+class RealModels:
+    """Pretrained COCO / pose / ImageNet / OCR models behind the default tools (``--tools real``)."""
+
+    name = "real"
+
+    def __init__(self, detector: RealDetector | None = None, tagger: SceneTagger | None = None,
+                 reader: TextReader | None = None):
+        self.detector = detector or RealDetector()
+        self.tagger = tagger or SceneTagger()
+        self.reader = reader or TextReader()
+
+    def fingerprint(self) -> str:
+        return f"{self.detector.fingerprint()}|{self.tagger.fingerprint()}|{self.reader.fingerprint()}|actions-v1"
+
+    def classes(self) -> Sequence[str]:
+        return self.detector.class_names
+
+    def class_aliases(self) -> dict[str, str]:
+        return CLASS_ALIASES
+
+    def sighting(self, video: VideoSession, start_s: float, end_s: float) -> Sighting:
+        tracks, times, frames_used = self.detector.tracks_in_span(video, start_s, end_s)
+        return Sighting(tracks, times, frames_used)
+
+    # -- actions --------------------------------------------------------------------------------------
+    def actions(self, video: VideoSession, start_s: float, end_s: float, tracks: list[Track]) -> list[ScoredLabel]:
+        everything = self.sighting(video, start_s, end_s).tracks
+        vehicles = [t for t in everything if t.label in VEHICLES_RIDDEN]
+        best: dict[str, float] = {}
+        for track in tracks:
+            if track.label == "person":
+                labels = person_actions(self.pose_frames(video, track), vehicles)
+            else:
+                labels = object_motion(track, video.ref.width)
+            for label in labels:
+                best[label.label] = max(best.get(label.label, 0.0), label.score)
+        return [ScoredLabel(k, v) for k, v in sorted(best.items(), key=lambda kv: -kv[1])]
+
+    def pose_frames(self, video: VideoSession, track: Track) -> list[PoseFrame]:
+        """The track's boxes with the keypoints the pose model gave them (boxes without keypoints: none)."""
+        frames = []
+        for box in track.boxes:
+            chunk, _ = self.detector.tracked_chunk(video, int(box.t_s // self.detector.chunk_s))
+            points = chunk.keypoints.get(box_key(box))
+            if points is not None:
+                frames.append(PoseFrame(box.t_s, (box.x1, box.y1, box.x2, box.y2), points))
+        return frames
+
+    # -- scene: tags and text -------------------------------------------------------------------------
+    def scene_times(self, video: VideoSession, start_s: float, end_s: float, rate: float = SCENE_FPS
+                    ) -> list[tuple[int, float, np.ndarray]]:
+        """(frame index, time, RGB frame) sampled for tags/text in the span (at least one frame)."""
+        duration = max(1e-3, end_s - start_s)
+        fps = min(rate, MAX_SCENE_FRAMES / duration, video.ref.fps)
+        if duration * fps < 1:
+            middle = min(video.ref.duration_s - 1e-3, (start_s + end_s) / 2)
+            frames = video.sample(middle, min(video.ref.duration_s, middle + 1e-3), count=1)
+        else:
+            frames = video.sample(start_s, end_s, fps=fps)
+        return list(zip(frames.indices, frames.times_s, frames.images, strict=True))
+
+    def scene_at(self, video: VideoSession, t_s: float) -> SceneAt:
+        index, time_s, image = self.scene_times(video, t_s, t_s)[0]
+        key = (video.ref.sha256, index)
+        return SceneAt(round(time_s, 2), self.tagger.tags(key, image), self.reader.read(key, image))
+
+    def scenes(self, video: VideoSession, start_s: float, end_s: float, *, tags: bool = True,
+               texts: bool = True, rate: float = SCENE_FPS) -> list[SceneAt]:
+        out = []
+        for index, time_s, image in self.scene_times(video, start_s, end_s, rate):
+            key = (video.ref.sha256, index)
+            out.append(SceneAt(round(time_s, 2), self.tagger.tags(key, image) if tags else [],
+                               self.reader.read(key, image) if texts else []))
+        return out
+
+    # -- moments --------------------------------------------------------------------------------------
+    def moments(self, video: VideoSession, query: str, top_k: int) -> list[ScoredSpan]:
+        self.tagger.setup()
+        tag_words = frozenset(w for names in self.tagger.labels for name in names for w in name.lower().split())
+        parsed = parse_query(query, tag_words)
+        require_concepts(query, parsed)
+        kinds = {c.kind for c in parsed.concepts}
+        end = video.ref.duration_s
+        seen = self.sighting(video, 0.0, end)
+        times = sorted(seen.times_s)
+        step = times[1] - times[0] if len(times) > 1 else end
+        scenes = (self.scenes(video, 0.0, end, tags="tag" in kinds, texts="text" in kinds)
+                  if kinds & {"tag", "text"} else [])
+        actions = self._actions_by_time(video, seen.tracks, times) if kinds & {"action", "motion"} else {}
+        scores = []
+        for t in times:
+            scene = min(scenes, key=lambda s: abs(s.t_s - t)) if scenes else None
+            here = [tr for tr in seen.tracks if any(abs(b.t_s - t) < 1e-6 for b in tr.boxes)]
+            parts = [self._holds(c, here, scene, actions.get(t, {})) for c in parsed.concepts]
+            scores.append(float(np.mean(parts)))
+        return [ScoredSpan(s, e, score) for s, e, score in spans_from_scores(times, scores, step, end, top_k)]
+
+    def _actions_by_time(self, video: VideoSession, tracks: list[Track], times: list[float]
+                         ) -> dict[float, dict[str, float]]:
+        """Action scores in a 2 s window around each sampled time, best over the tracks there."""
+        out: dict[float, dict[str, float]] = {}
+        for t in times:
+            window = [Track(tr.track_id, tr.label, tr.color, tr.first_s, tr.last_s,
+                            [b for b in tr.boxes if abs(b.t_s - t) <= 1.0]) for tr in tracks]
+            window = [tr for tr in window if tr.boxes and any(abs(b.t_s - t) < 1e-6 for b in tr.boxes)]
+            if window:
+                out[t] = {a.label: a.score for a in self.actions(video, max(0.0, t - 1.0), t + 1.0, window)}
+        return out
+
+    @staticmethod
+    def _holds(concept, tracks: list[Track], scene: SceneAt | None, actions: dict[str, float]) -> float:
+        if concept.kind == "object":
+            return float(any((not concept.value or t.label == concept.value)
+                             and (concept.color is None or t.color == concept.color) for t in tracks))
+        if concept.kind in ("action", "motion"):
+            return actions.get(concept.value, 0.0) if concept.kind == "action" else max(
+                (v for k, v in actions.items() if k.startswith(concept.value)), default=0.0)
+        if scene is None:
+            return 0.0
+        if concept.kind == "tag":
+            return max((tag.score for tag in scene.tags
+                        if any(concept.value in name.lower().split() for name in tag.synonyms)), default=0.0) \
+                and 1.0
+        if not concept.value:
+            return float(bool(scene.texts))
+        return float(any(concept.value in line.text.lower() for line in scene.texts))
