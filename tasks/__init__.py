@@ -14,7 +14,8 @@ One list to grep (docs/world.md has the details):
 - ``vidagent.tasks.splits``          train/val/test by video seed
 - ``vidagent.tasks.benchmarks``      NExT-QA, Charades-STA, ActivityNet-QA loaders
 - ``vidagent.tasks.toolfit``         training and evaluation of the default tools' models on the world
-- ``vidagent.tasks.cli``             ``vidagent world generate|stats``
+- ``vidagent.tasks.real_clips``      the real camera clips: manifest (package, path, sha256, licence) and ``fetch_clips``
+- ``vidagent.tasks.cli``             ``vidagent world generate|stats``, ``vidagent clips fetch|list``
 
 Submodules are imported on demand, so ``import vidagent.tasks`` stays light.
 """

