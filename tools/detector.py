@@ -82,7 +82,7 @@ def box_key(box: Box) -> tuple[float, float, float]:
 class YoloModel:
     """A loaded ultralytics detection model, run directly on batches of RGB frames."""
 
-    def __init__(self, weights: Path, imgsz: int, conf: float, iou: float):
+    def __init__(self, weights: Path, imgsz: int, conf: float, iou: float, task: str = "detect"):
         from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
 
         prepare_ultralytics()
@@ -90,7 +90,7 @@ class YoloModel:
         from ultralytics import YOLO  # noqa: PLC0415
 
         try:
-            self.yolo = YOLO(str(weights), task="detect")
+            self.yolo = YOLO(str(weights), task=task)
             self.yolo.fuse()
         except Exception as error:  # ultralytics raises many types for a bad file
             raise corrupt_weights(weights, "detector", REBUILD["detector"], error) from None

@@ -21,6 +21,7 @@ NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 0, 5, 6, 9, 10
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 11, 12, 13, 14, 15, 16
 VISIBLE = 0.5  # keypoint confidence that counts as seen
 PERSON_ACTIONS = ("walk", "run", "stand", "sit", "lie", "fall", "jump", "wave", "ride")
+MOVING = ("moving-left", "moving-right", "approaching", "receding")  # an object's labels other than "still"
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _riding(frames: list[PoseFrame], vehicle: Track) -> float:
 
 
 def object_motion(track: Track, frame_width: int) -> list[ScoredLabel]:
-    """How a non-person object moves: still, or moving left / right / toward / away, from its boxes."""
+    """How a non-person object moves: still, moving-left, moving-right, approaching or receding (boxes)."""
     boxes = track.boxes
     if len(boxes) < 2 or boxes[-1].t_s <= boxes[0].t_s:
         return [ScoredLabel("still", 0.5)]
@@ -136,8 +137,8 @@ def object_motion(track: Track, frame_width: int) -> list[ScoredLabel]:
     moving = max(_ramp(speed, 0.1, 0.5), _ramp(abs(np.log(scale)) / duration, 0.1, 0.4))
     labels = [ScoredLabel("still", round(1 - moving, 2))]
     if moving > 0.05:
-        direction = ("moving right" if dx > 0 else "moving left") if speed >= abs(np.log(scale)) / duration \
-            else ("approaching" if scale > 1 else "moving away")
+        direction = ("moving-right" if dx > 0 else "moving-left") if speed >= abs(np.log(scale)) / duration \
+            else ("approaching" if scale > 1 else "receding")  # one token per label, as the world's actions
         labels.append(ScoredLabel(direction, round(moving, 2)))
     return sorted(labels, key=lambda s: -s.score)
 

