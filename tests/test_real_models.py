@@ -149,9 +149,9 @@ def test_keypoint_rules_tell_stand_walk_run_sit_lie_and_wave():
 
 def test_object_motion_reads_direction_and_stillness():
     moving = Track(1, "car", "red", 0, 2, [Box(t, 100 + 100 * t, 50, 200 + 100 * t, 100, "car", 1) for t in (0, 1, 2)])
-    assert object_motion(moving, 640)[0].label == "moving-right"
+    assert object_motion(moving)[0].label == "moving-right"
     parked = Track(2, "car", "red", 0, 2, [Box(t, 100, 50, 200, 100, "car", 2) for t in (0, 1, 2)])
-    assert object_motion(parked, 640)[0].label == "still"
+    assert object_motion(parked)[0].label == "still"
 
 
 def test_query_words_become_objects_colors_actions_tags_and_text():

@@ -5,6 +5,8 @@ the ``real`` tool profile; the world's videos have neither text nor scenes to ta
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
+
 from vidagent.tools.base import Tool
 from vidagent.tools.real_models import TEXT_FPS, RealModels
 from vidagent.tools.results import Box, ScoredLabel, SceneTagsResult, TextResult, TextSighting, TimeSpan
@@ -16,8 +18,6 @@ MAX_TAGS = 5
 
 
 def _same_text(a: str, b: str) -> bool:
-    from difflib import SequenceMatcher  # noqa: PLC0415
-
     return a.lower() == b.lower() or SequenceMatcher(None, a.lower(), b.lower()).ratio() >= 0.8
 
 

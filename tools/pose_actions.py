@@ -72,7 +72,6 @@ def person_actions(frames: list[PoseFrame], vehicles: list[Track] | None = None)
               if k[w, 2] >= VISIBLE and k[s, 2] >= VISIBLE and k[w, 1] < k[s, 1] - 0.05 * height]
         raised.append(bool(up))
         wrist_x.append(float(k[up[0], 0]) if up else np.nan)
-    torso_deg = np.array([a for a in torso if a is not None]) if any(a is not None for a in torso) else None
     lie_now = [(_ramp(a, 45, 70) if a is not None else 0.0) * 0.7 + 0.3 * _ramp(r, 1.0, 1.6)
                for a, r in zip(torso, lying_shape, strict=True)]
     lie = float(np.median(lie_now))
@@ -103,7 +102,7 @@ def person_actions(frames: list[PoseFrame], vehicles: list[Track] | None = None)
         scores["jump"] = _ramp(rise, 0.12, 0.3) * float(back) * upright
     if vehicles:
         scores["ride"] = max(_riding(frames, v) for v in vehicles)
-    if torso_deg is None:  # no torso seen: only the box moved; say so with lower confidence
+    if all(a is None for a in torso):  # no torso seen: only the box moved; say so with lower confidence
         scores = {k: v * 0.6 for k, v in scores.items()}
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     return [ScoredLabel(label, round(score, 2)) for label, score in ranked if score > 0.05]
@@ -124,7 +123,7 @@ def _riding(frames: list[PoseFrame], vehicle: Track) -> float:
     return round(hits / seen, 2) if seen else 0.0
 
 
-def object_motion(track: Track, frame_width: int) -> list[ScoredLabel]:
+def object_motion(track: Track) -> list[ScoredLabel]:
     """How a non-person object moves: still, moving-left, moving-right, approaching or receding (boxes)."""
     boxes = track.boxes
     if len(boxes) < 2 or boxes[-1].t_s <= boxes[0].t_s:
@@ -141,16 +140,3 @@ def object_motion(track: Track, frame_width: int) -> list[ScoredLabel]:
             else ("approaching" if scale > 1 else "receding")  # one token per label, as the world's actions
         labels.append(ScoredLabel(direction, round(moving, 2)))
     return sorted(labels, key=lambda s: -s.score)
-
-
-def match_pose(track: Track, t_s: float, poses: list[tuple[np.ndarray, np.ndarray]], min_iou: float = 0.3
-               ) -> PoseFrame | None:
-    """The pose (box, keypoints) at ``t_s`` that overlaps the track's nearest box most."""
-    if not poses or not track.boxes:
-        return None
-    near = min(track.boxes, key=lambda b: abs(b.t_s - t_s))
-    ref = (near.x1, near.y1, near.x2, near.y2)
-    best = max(poses, key=lambda p: xyxy_iou(p[0], ref))
-    if xyxy_iou(best[0], ref) < min_iou:
-        return None
-    return PoseFrame(t_s, tuple(float(v) for v in best[0]), best[1])

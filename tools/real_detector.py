@@ -18,7 +18,7 @@ from vidagent.errors import ToolError
 from vidagent.tools.coco import COCO_CLASSES, SSD_IDS
 from vidagent.tools.colors import natural_color
 from vidagent.tools.detector import Detections, ObjectDetector, YoloModel
-from vidagent.tools.real_weights import POSE, SSD, SSD_CONFIG, model_file
+from vidagent.tools.real_weights import POSE, SSD, SSD_CONFIG, model_file, package_dir
 from vidagent.tools.results import xyxy_iou
 
 PERSON = COCO_CLASSES.index("person")
@@ -146,8 +146,6 @@ class RealDetector(ObjectDetector):
             self.model = CocoModels(**self.model_options)  # type: ignore[assignment]
 
     def fingerprint(self) -> str:
-        from vidagent.tools.real_weights import package_dir  # noqa: PLC0415
-
         try:
             versions = "+".join(package_dir(m).name for m in (SSD, POSE))
         except ToolError:

@@ -73,7 +73,7 @@ class RealModels:
             if track.label == "person":
                 labels = person_actions(self.pose_frames(video, track), vehicles)
             else:
-                labels = object_motion(track, video.ref.width)
+                labels = object_motion(track)
             for label in labels:
                 best[label.label] = max(best.get(label.label, 0.0), label.score)
         return [ScoredLabel(k, v) for k, v in sorted(best.items(), key=lambda kv: -kv[1])]
@@ -117,9 +117,7 @@ class RealModels:
 
     # -- moments --------------------------------------------------------------------------------------
     def moments(self, video: VideoSession, query: str, top_k: int) -> list[ScoredSpan]:
-        self.tagger.setup()
-        tag_words = frozenset(w for names in self.tagger.labels for name in names for w in name.lower().split())
-        parsed = parse_query(query, tag_words)
+        parsed = parse_query(query, self.tagger.words())
         require_concepts(query, parsed)
         kinds = {c.kind for c in parsed.concepts}
         end = video.ref.duration_s
@@ -162,9 +160,7 @@ class RealModels:
         if scene is None:
             return 0.0
         if concept.kind == "tag":
-            return max((tag.score for tag in scene.tags
-                        if any(concept.value in name.lower().split() for name in tag.synonyms)), default=0.0) \
-                and 1.0
+            return float(any(concept.value in name.lower().split() for tag in scene.tags for name in tag.synonyms))
         if not concept.value:
             return float(bool(scene.texts))
         return float(any(concept.value in line.text.lower() for line in scene.texts))

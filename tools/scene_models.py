@@ -42,6 +42,7 @@ class SceneTagger:
         self._lock = threading.Lock()  # one LiteRT interpreter is not thread-safe
         self._memo: Memo[tuple[str, int], list[Tag]] = Memo(4096)
         self.labels: list[tuple[str, ...]] = []
+        self._words: frozenset[str] | None = None
 
     def setup(self) -> None:
         if self._interpreter is not None:
@@ -57,6 +58,13 @@ class SceneTagger:
         self.labels = [tuple(n.strip() for n in line.split(",")) for line in labels.read_text().splitlines()]
         self._input, self._output = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
         self._interpreter = interpreter
+
+    def words(self) -> frozenset[str]:
+        """Every word of every class name ("cab", "taxicab", "streetcar"...): what a query may name."""
+        if self._words is None:
+            self.setup()
+            self._words = frozenset(w for names in self.labels for name in names for w in name.lower().split())
+        return self._words
 
     def fingerprint(self) -> str:
         return f"efficientnet-lite3:{self.top_k}:{self.min_score}"
