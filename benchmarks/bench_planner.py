@@ -1,4 +1,4 @@
-"""Planner benchmark (issue 5): load time (cold and cached), seconds per question with a breakdown (LLM vs
+"""Planner benchmark: load time (cold and cached), seconds per question with a breakdown (LLM vs
 each tool), tokens and tool calls per question, accuracy on the bundled questions, peak memory.
 
     .venv/bin/python benchmarks/bench_planner.py [--world examples/world] [--questions 6] [--json out.json]

@@ -1,4 +1,4 @@
-"""Real-footage models benchmark (issue 13) on this CPU.
+"""Real-footage models benchmark on this CPU.
 
     .venv/bin/python benchmarks/bench_real.py [--clip data/real_clips/market_street_1906.mp4] [--json F]
 

@@ -1,4 +1,4 @@
-"""Rollout throughput (issue 6): the GRPO rollouts of a batch run concurrently with batched LLM calls,
+"""Rollout throughput: the GRPO rollouts of a batch run concurrently with batched LLM calls,
 versus the same rollouts one by one, on the same model, the same questions, oracle tools.
 
     .venv/bin/python benchmarks/bench_rollout.py --world data/world_policy [--planner base] \

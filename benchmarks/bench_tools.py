@@ -1,4 +1,4 @@
-"""Default vision tools benchmark (issue 4), on one 20 s world video on this CPU.
+"""Default vision tools benchmark, on one 20 s world video on this CPU.
 
     .venv/bin/python benchmarks/bench_tools.py [--json runs/bench_tools.json]
 

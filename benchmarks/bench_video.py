@@ -1,4 +1,4 @@
-"""Video access benchmark (issue 2): sparse sampling vs sequential decoding, frame-cache hits, memory.
+"""Video access benchmark: sparse sampling vs sequential decoding, frame-cache hits, memory.
 
     .venv/bin/python benchmarks/bench_video.py [--seconds 60] [--cache-mb 64] [--json out.json]
 

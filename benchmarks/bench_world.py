@@ -1,4 +1,4 @@
-"""World generation benchmark (issue 3).
+"""World generation benchmark.
 
     .venv/bin/python benchmarks/bench_world.py [--videos 8] [--set-videos 200] [--json out.json]
 

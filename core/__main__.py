@@ -1,5 +1,3 @@
-import sys
+from vidagent.cli import run
 
-from vidagent.cli import main
-
-sys.exit(main())
+run()

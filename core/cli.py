@@ -7,6 +7,7 @@ Subcommand modules keep heavy imports (torch, ultralytics, transformers) inside 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -68,5 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """The console script: ``main``, then exit. After Ctrl-C the process ends with ``os._exit``: a worker
+    thread may still be inside native code (a torch decode on the planner's batching thread, a decoder's
+    thread pool), and the normal interpreter shutdown would destroy its C++ thread object while it runs
+    ("terminate called without an active exception", SIGABRT, exit 134). Everything the command wrote is
+    flushed or committed by then (its ``finally`` blocks ran while the interrupt unwound)."""
+    code = main()
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -58,6 +58,10 @@ class ToolCrash(VidagentError):
         return crash
 
 
+class PlannerError(VidagentError):
+    """A remote planner (an API, a server) could not answer: no connection, a bad key, an unknown model."""
+
+
 class ConfigError(VidagentError):
     """A setting or data file is invalid."""
 

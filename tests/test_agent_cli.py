@@ -133,3 +133,28 @@ def test_bad_input_is_reported_without_traceback(tmp_path, tiny_video, capsys):
     assert main(["ask", str(tiny_video), "?", "--planner", "no-such-org/no-such-model"]) == 2
     assert "--allow-download" in capsys.readouterr().err
     assert main(["ask", str(tiny_video), "?", "--temperature", "0.5"]) == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_ask_exits_130_without_abort(tmp_path):
+    """SIGINT while the local planner decodes on its batching thread: exit 130, no C++ abort (was 134)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-m", "vidagent", "ask", str(root / "examples/world/street.mp4"),
+                                "How many people appear?", "--tools", "world"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in process.stdout:  # wait until the planner is loaded and the question runs
+        lines.append(line)
+        if line.startswith("tools:"):
+            break
+    time.sleep(2.0)  # inside the first LLM call (one takes ~8 s on 2 cores)
+    process.send_signal(signal.SIGINT)
+    rest = process.stdout.read()
+    assert process.wait(timeout=60) == 130, "".join(lines) + rest
+    assert "interrupted" in rest and "terminate called" not in rest

@@ -27,7 +27,7 @@ def test_wheel_installs_and_imports(tmp_path: Path):
             assert packaged in names, f"{packaged} missing from the wheel: list its package in pyproject.toml"
     assert not any(n.startswith(("tools/", "agent/", "tests/")) for n in names), "bare top-level packages leaked"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "vidagent = vidagent.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "vidagent = vidagent.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),

@@ -1,6 +1,6 @@
 """What real people do, read from keypoint tracks by rules; how other objects move, from their boxes.
 
-No video action model installs offline (see ``../shared/REAL_WEIGHTS.md``), so actions of people come from
+No video action model installs offline (see the README's models table), so actions of people come from
 YOLO11n-pose's 17 COCO keypoints over time: body geometry (torso and thigh angles) says lie / sit / stand,
 motion of the hips in body heights per second says walk / run, wrists above the shoulders say wave, the
 whole body rising and coming back says jump, upright then lying says fall, a bicycle or motorcycle under the

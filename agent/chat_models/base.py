@@ -7,7 +7,7 @@ this class, not by probing attributes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -17,6 +17,10 @@ from vidagent.agent.parsing import ParsedReply, parse_reply
 
 class TextFormatChatModel(BaseChatModel):
     """A chat model whose tools are described in the prompt and called in text."""
+
+    # Whether calls reach another program (an API, a server): its failures are the user's to fix (endpoint,
+    # key, model name), not bugs of ours. The local and scripted models are in-process.
+    remote: ClassVar[bool] = False
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
         raise TypeError(f"{type(self).__name__} reads its tools from the system prompt; "

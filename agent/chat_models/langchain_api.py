@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_text, message_text
-from vidagent.errors import ConfigError
+from vidagent.errors import ConfigError, PlannerError
 
 # PROVIDER:MODEL. The provider is a name of two or more characters (so that C:\... stays a path); hub ids
 # (org/name) have no colon, and replay:FILE is handled before this.
@@ -128,6 +128,7 @@ class PromptedChatModel(TextFormatChatModel):
     """
 
     inner: Any
+    remote: ClassVar[bool] = True
 
     @property
     def _llm_type(self) -> str:
@@ -147,3 +148,32 @@ def as_plain_chat(messages: list[BaseMessage]) -> list[BaseMessage]:
 
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
     return [kinds[t.role](t.content) for t in to_template_turns(messages)]
+
+
+def is_remote(model: Any) -> bool:
+    """Whether ``model``'s calls go to another program (any LangChain chat model but our in-process ones)."""
+    return not isinstance(model, TextFormatChatModel) or model.remote
+
+
+# Exception names (openai, anthropic, httpx, requests, ...: no import of any of them) -> what to do.
+_FAILURE_FIXES = [
+    (("connect", "timeout", "unreachable", "refused"),
+     "check that the server is running and its address is right (the provider's base URL, e.g. OPENAI_BASE_URL "
+     "or base_url=...), then try again"),
+    (("authentication", "permission", "unauthorized", "forbidden", "credential", "apikey", "api_key"),
+     "check the API key (e.g. OPENAI_API_KEY or ANTHROPIC_API_KEY) and that it may use this model"),
+    (("notfound", "not_found"), "check the model name (PROVIDER:MODEL) against the provider's list of models"),
+    (("ratelimit", "quota"), "wait and try again, or lower the concurrency (eval --concurrency)"),
+]
+
+
+def planner_failure(model: Any, error: BaseException) -> PlannerError:
+    """The ``error: / fix:`` for a remote planner call that failed (no connection, bad key, unknown model)."""
+    name = getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+    kind = type(error).__name__
+    first = (str(error).strip().splitlines() or [kind])[0]
+    haystack = (kind + " " + first).lower().replace(" ", "")
+    fix = next((fix for words, fix in _FAILURE_FIXES if any(w.replace(" ", "") in haystack for w in words)),
+               "check the provider's settings (endpoint, API key, model name); set VIDAGENT_DEBUG=1 for the "
+               "provider's traceback")
+    return PlannerError(f"the planner {name} failed: {kind}: {first}", fix)

@@ -2,7 +2,7 @@
 
     python -m vidagent.tasks.toolfit.evaluate --world data/world_eval --split test
 
-Metrics (targets from issue 4 in brackets):
+Metrics (the targets in brackets):
 
 * detector mAP50, ultralytics ``val`` on frames of the split's videos [>= 0.90];
 * distinct-object counts: ``detect_objects`` over the whole video, per (video, class) pair present in the
