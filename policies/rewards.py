@@ -13,8 +13,12 @@ for one rollout, for the eval report and the tests. The recipe:
 - ``format_reward``: 0.5 for ending with a readable ``<answer>``, plus 0.5 times the share of tool calls
   that were well-formed, known, and valid.
 - ``length_reward``: TinyLLaVA-Video-R1's answer-gated length term ``(2*acc - 1) * f`` with
-  ``f = 0.5 + 0.5 * min(chars / 1200, 1)`` when the format is right, else 0: longer reasoning earns more
+  ``f = 0.5 + 0.5 * min(chars / 1200, 1)`` when the run answered, else 0: longer reasoning earns more
   when right and loses more when wrong. Summed with accuracy it gives their ``r = acc + (2acc - 1) f``.
+  It was gated on a perfect format (their recipe), which let a broken call dodge the wrong-answer penalty:
+  a wrong answer after a malformed call scored 0.75, one after clean calls 0.0-0.5. Gated on answering,
+  the format term alone separates the two, so a broken call never outscores a clean one with the same
+  answer and reasoning (``tests/test_rewards.py``).
 - ``efficiency_reward``: fewer tool calls and frames earn up to 0.2, **only when the answer is correct**
   (Video-MTR: ungated process rewards were gamed).
 """
@@ -54,15 +58,19 @@ def accuracy(question: Question | dict[str, Any] | str, answer: dict[str, Any] |
     return score.reward, score.correct
 
 
+def answered(answer: dict[str, Any] | None, episode: dict[str, Any]) -> bool:
+    return answer is not None and bool(episode.get("answered", True))
+
+
 def format_score(answer: dict[str, Any] | None, episode: dict[str, Any]) -> float:
     calls = episode.get("tool_calls", 0)
     valid_share = 1.0 if calls == 0 else (calls - episode.get("invalid_calls", 0)) / calls
-    answered = 1.0 if answer is not None and episode.get("answered", True) else 0.0
-    return 0.5 * answered + 0.5 * valid_share * answered
+    done = 1.0 if answered(answer, episode) else 0.0
+    return 0.5 * done + 0.5 * valid_share * done
 
 
-def length_term(correct: bool, format_ok: bool, reasoning_chars: int) -> float:
-    if not format_ok:
+def length_term(correct: bool, answered: bool, reasoning_chars: int) -> float:
+    if not answered:
         return 0.0
     f = 0.5 + 0.5 * min(reasoning_chars / LENGTH_FULL_CHARS, 1.0)
     return (2 * float(correct) - 1) * f
@@ -85,7 +93,7 @@ def reward_parts(question: Question | dict[str, Any], answer: dict[str, Any] | N
     parts = {
         "accuracy": acc,
         "format": fmt,
-        "length": length_term(correct, fmt == 1.0, episode.get("reasoning_chars", 0)),
+        "length": length_term(correct, answered(answer, episode), episode.get("reasoning_chars", 0)),
         "efficiency": efficiency(correct, episode),
     }
     parts["total"] = sum(parts.values())
@@ -108,7 +116,7 @@ def length_reward(prompts: list, completions: list, question: list, final_answer
     out = []
     for q, a, e in zip(question, final_answer, episode, strict=True):
         correct = accuracy(q, a)[1]
-        out.append(length_term(correct, format_score(a, e) == 1.0, e.get("reasoning_chars", 0)))
+        out.append(length_term(correct, answered(a, e), e.get("reasoning_chars", 0)))
     return out
 
 

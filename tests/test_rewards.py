@@ -49,7 +49,7 @@ def test_interval_accuracy_is_iou():
 def test_format_counts_invalid_calls_and_missing_answer():
     assert format_reward([None] * 2, [None] * 2, [ans(2), None], [ep(calls=4, invalid=1), ep()]) == [
         pytest.approx(0.5 + 0.5 * 0.75), 0.0]
-    # no answer: accuracy 0, format 0 -> length term 0 (format not right), efficiency 0
+    # no answer: accuracy 0, format 0 -> length term 0 (it needs an answer), efficiency 0
     assert length_reward([None], [None], [COUNT_Q], [None], [ep()]) == [0.0]
     assert efficiency_reward([None], [None], [COUNT_Q], [None], [ep()]) == [0.0]
 
@@ -66,3 +66,19 @@ def test_zero_variance_share():
     assert zero_variance_share([1, 1, 0, 1, 0.5, 0.5], group_size=2) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="do not split"):
         zero_variance_share([1, 2, 3], group_size=2)
+
+
+@pytest.mark.parametrize("value", [2, 3])  # right and wrong
+@pytest.mark.parametrize("chars", [0, 600, 2400])
+def test_a_broken_call_never_scores_above_clean_calls_with_the_same_answer(value, chars):
+    clean = reward_parts(COUNT_Q, ans(value), ep(calls=2, invalid=0, chars=chars))["total"]
+    broken = reward_parts(COUNT_Q, ans(value), ep(calls=2, invalid=1, chars=chars))["total"]
+    all_broken = reward_parts(COUNT_Q, ans(value), ep(calls=2, invalid=2, chars=chars))["total"]
+    assert clean > broken > all_broken
+    # was: a wrong answer after a broken call 0.75, after clean calls 0.0-0.5 (length only on perfect format)
+
+
+def test_answering_wrong_never_scores_below_not_answering():
+    wrong = reward_parts(COUNT_Q, ans(3), ep(chars=2400))["total"]
+    silent = reward_parts(COUNT_Q, None, ep(answered=False))["total"]
+    assert wrong >= silent == 0.0
