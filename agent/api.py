@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,8 @@ class Agent:
 
     def __init__(self, planner: BaseChatModel | str | None = None, tools: Iterable[ToolLike] | Toolbox | None = None,
                  *, max_tool_calls: int | None = None, max_llm_calls: int | None = None,
-                 frame_budget: int | None = DEFAULT_FRAME_BUDGET, result_cache: Any = None,
-                 checkpointer: Any = None):
+                 frame_budget: int | None = DEFAULT_FRAME_BUDGET, timeout_s: float | None = None,
+                 result_cache: Any = None, checkpointer: Any = None):
         from vidagent.agent.graph import build_graph, planner_system_message
         from vidagent.agent.planner_loading import load_planner
 
@@ -125,6 +125,7 @@ class Agent:
             max_tool_calls=defaults.max_tool_calls if max_tool_calls is None else max_tool_calls,
             max_llm_calls=max_llm_calls,
             frame_budget=frame_budget,  # None: unlimited
+            timeout_s=timeout_s,  # None: no limit; else wall-clock seconds per question
         )
         self.result_cache = result_cache
         self.checkpointer = checkpointer
@@ -152,26 +153,32 @@ class Agent:
         return result
 
     def stream(self, video: str | os.PathLike[str], question: str, *, answer_type: str | None = None,
-               choices: list[str] | None = None, thread_id: str | None = None) -> Iterator[Step | Result]:
+               choices: list[str] | None = None, thread_id: str | None = None,
+               timeout_s: float | None = None) -> Iterator[Step | Result]:
         """Yield each ``Step`` as it happens, then the ``Result``.
 
         ``answer_type`` (number, choice, interval, label) types the answer; ``choices`` lists the options of
-        a multiple-choice question; ``thread_id`` continues a conversation (needs a checkpointer).
+        a multiple-choice question; ``thread_id`` continues a conversation (needs a checkpointer);
+        ``timeout_s`` overrides the agent's wall-clock budget for this question (the result says when it ran out).
         """
         if not isinstance(question, str) or not question.strip():
             raise ConfigError("the question is empty", 'ask something about the video, e.g. "How many cars appear?"')
         if answer_type is not None and answer_type not in ANSWER_TYPES:
             raise ConfigError(f"unknown answer type {answer_type!r}", f"use one of: {', '.join(ANSWER_TYPES)}")
+        if answer_type == "choice" and not choices:
+            raise ConfigError("answer type choice needs the options",
+                              "list them: choices=[...] in Python, --choice A --choice B on the command line")
         if thread_id is not None and self.checkpointer is None:
             raise ConfigError("thread_id needs a checkpointer", "pass checkpointer=sqlite_checkpointer(path) to Agent")
+        budget = self.budget if timeout_s is None else replace(self.budget, timeout_s=timeout_s)
         started = time.perf_counter()
         session = VideoSession(video, frame_budget=self.budget.frame_budget, result_cache=self.result_cache)
         config = {"configurable": {"video_session": session, "thread_id": thread_id or uuid.uuid4().hex},
-                  "recursion_limit": self.budget.recursion_limit()}
+                  "recursion_limit": budget.recursion_limit()}
         if thread_id is not None:
             self._check_thread_video(config, session.ref.path)
         inputs = {"video": session.ref.path, "question": question, "answer_type": answer_type,
-                  "choices": list(choices) if choices else None, "budget": self.budget.to_dict()}
+                  "choices": list(choices) if choices else None, "budget": budget.to_dict()}
         steps: list[Step] = []
         state: dict[str, Any] = {}
         for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "values"]):

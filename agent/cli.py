@@ -39,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="LLM-call budget (default: max-tool-calls + 3)")
     ask.add_argument("--frame-budget", type=int, default=400, metavar="N",
                      help="frames the tools may look at (default 400; 0 = unlimited)")
+    ask.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help="wall-clock budget of the question: no new LLM or tool call starts after it (default: none)")
     ask.add_argument("--sample", action="store_true", help="sample instead of greedy decoding (local planner)")
     ask.add_argument("--temperature", type=float, default=None, help="sampling temperature with --sample (0.7)")
     ask.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
@@ -63,6 +65,10 @@ def ask_command(args: argparse.Namespace) -> int:
 
     if args.frame_budget < 0 or args.max_tool_calls < 0:
         raise ConfigError("budgets cannot be negative", "use --max-tool-calls >= 0 and --frame-budget >= 0")
+    if args.timeout is not None and not args.timeout > 0:
+        raise ConfigError(f"--timeout must be more than 0 seconds, got {args.timeout:g}", "use e.g. --timeout 60")
+    if args.answer_type == "choice" and not args.choice:
+        raise ConfigError("--answer-type choice needs the options", "add --choice A --choice B ... (one per option)")
     if args.choice and args.answer_type not in (None, "choice"):
         raise ConfigError(f"--choice given with --answer-type {args.answer_type}", "drop one of them")
     VideoRef.open(args.video)  # fail on a bad video before loading a model
@@ -81,7 +87,7 @@ def ask_command(args: argparse.Namespace) -> int:
     checkpointer = sqlite_checkpointer(cache_root() / "threads.sqlite") if args.thread else None
     agent = Agent(planner=planner, tools=toolbox_from_args(args), max_tool_calls=args.max_tool_calls,
                   max_llm_calls=args.max_llm_calls, frame_budget=args.frame_budget or None,
-                  result_cache=ResultCache.from_env(), checkpointer=checkpointer)
+                  timeout_s=args.timeout, result_cache=ResultCache.from_env(), checkpointer=checkpointer)
     if show:
         print(f"tools: {', '.join(agent.toolbox.names) or 'none'}", file=out, flush=True)
     result = None

@@ -16,6 +16,7 @@ observations, a bug in a tool raises. Each ``ToolMessage`` carries its typed res
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from typing import Any, Literal
@@ -26,6 +27,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from vidagent.agent.answer import build_answer, evidence_to_dict
 from vidagent.agent.chat_models.base import TextFormatChatModel, message_from_parsed, message_text
+from vidagent.agent.chat_models.langchain_api import is_remote, planner_failure
+from vidagent.agent.followup import PreviousTurn, resolve_followup
 from vidagent.agent.parsing import MALFORMED_CALL_TEMPLATE, parse_reply
 from vidagent.agent.prompts import (
     LAST_TURN_MESSAGE,
@@ -34,8 +37,8 @@ from vidagent.agent.prompts import (
     system_prompt,
     user_message,
 )
-from vidagent.agent.state import AgentState, Budget, budget_of
-from vidagent.errors import ConfigError
+from vidagent.agent.state import AgentInput, AgentState, Budget, InputError, budget_of, check_input
+from vidagent.errors import ConfigError, VidagentError, VideoError
 from vidagent.tools.results import Evidence
 from vidagent.tools.toolbox import Toolbox
 from vidagent.tools.video import VideoRef, VideoSession
@@ -54,9 +57,10 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
     planner_model = bind_toolbox(model, toolbox) if native and len(toolbox) else model
     system = planner_system_message(model, toolbox)
 
-    graph = StateGraph(AgentState)
+    graph = StateGraph(AgentState, input_schema=AgentInput)
     graph.add_node("start", start_node)
-    graph.add_node("planner", make_planner_node(planner_model, system, no_action_message(toolbox.schemas())))
+    graph.add_node("planner", make_planner_node(planner_model, system, no_action_message(toolbox.schemas()),
+                                                remote=is_remote(model), whole_thread=native))
     graph.add_node("tools", make_tool_node(toolbox))
     graph.add_node("finalize", finalize_node)
     graph.add_edge(START, "start")
@@ -91,7 +95,7 @@ def route_after_planner(state: AgentState) -> Literal["tools", "planner", "final
     """Answer -> finalize; out of LLM calls -> finalize; calls -> tools (unless the model ignores a budget
     warning it already got); neither -> planner again (the planner node added a correction)."""
     budget = budget_of(state)
-    if state.get("answer_text") is not None or state["llm_calls"] >= budget.llm_calls:
+    if state.get("answer_text") is not None or state["llm_calls"] >= budget.llm_calls or state.get("timed_out"):
         return "finalize"
     last = last_ai_message(state["messages"])
     if last is not None and (last.tool_calls or last.invalid_tool_calls):
@@ -116,19 +120,66 @@ def last_ai_message(messages: list[BaseMessage]) -> AIMessage | None:
 def start_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """Open the question: reset the per-question counters and add the user message."""
     session = (config.get("configurable") or {}).get("video_session")
-    ref = session.ref if session is not None else VideoRef.open(state["video"])
+    ref = session.ref if session is not None else open_input(state)
     budget = budget_of(state)
-    text = user_message(state["question"], duration_s=ref.duration_s, width=ref.width, height=ref.height,
-                        fps=ref.fps, answer_type=state.get("answer_type"), choices=state.get("choices"))
-    return {"messages": [HumanMessage(text)], "turn": state.get("turn", 0) + 1, "llm_calls": 0, "tool_calls": 0,
-            "budget_notices": 0, "answer_text": None, "final": None, "budget": budget.to_dict()}
+    turn = state.get("turn", 0) + 1
+    question, steps = state["question"], []
+    previous = PreviousTurn.from_final(state.get("final"))
+    if previous is not None:  # a follow-up on a thread: it must stand alone (vidagent.agent.followup)
+        follow = resolve_followup(question, previous)
+        question = follow.question
+        if follow.resolved:
+            steps.append({"kind": "notice", "turn": turn, "text": f"follow-up: {follow.resolved}. {follow.context}"})
+    text = user_message(question, duration_s=ref.duration_s, width=ref.width, height=ref.height, fps=ref.fps,
+                        answer_type=state.get("answer_type"), choices=state.get("choices"))
+    deadline = time.time() + budget.timeout_s if budget.timeout_s is not None else None
+    return {"messages": [HumanMessage(text)], "turn": turn, "llm_calls": 0, "tool_calls": 0,
+            "budget_notices": 0, "answer_text": None, "final": None, "budget": budget.to_dict(),
+            "deadline": deadline, "timed_out": False, "turn_start": len(state.get("messages") or []),
+            "steps": steps}
 
 
-def make_planner_node(model: Any, system: SystemMessage, correction: str):
+def open_input(state: AgentState) -> VideoRef:
+    """A run without a bound ``VideoSession`` takes its input straight from a client (``langgraph dev``, a
+    plain ``graph.invoke``): check it and open its video. Errors are ``InputError``s, which langgraph-api
+    passes to the client as the text the CLI prints (``vidagent.agent.serve`` says why they raise)."""
+    check_input(state)
+    try:
+        return VideoRef.open(state["video"])
+    except VideoError as error:
+        raise InputError(error.problem, error.fix) from error
+
+
+def past_deadline(state: AgentState) -> bool:
+    """Whether the question's wall-clock budget is spent (wall time, so a checkpointed state resumed later
+    is judged by the clock, not by its own counters)."""
+    deadline = state.get("deadline")
+    return deadline is not None and time.time() >= deadline
+
+
+TIMEOUT_NOTICE = "time budget of {seconds:g} s used up: no further steps"
+
+
+def make_planner_node(model: Any, system: SystemMessage, correction: str, *, remote: bool = False,
+                      whole_thread: bool = True):
+    """``whole_thread=False``: the model sees only the current question's messages (its user message
+    carries the previous answer): text-format planners are trained on one question at a time."""
+
     def planner(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """One LLM call: read tool calls or the answer; correct a reply that has neither."""
+        if past_deadline(state):  # the tools used up the time: do not start another LLM call
+            text = TIMEOUT_NOTICE.format(seconds=budget_of(state).timeout_s)
+            return {"timed_out": True, "steps": [{"kind": "notice", "turn": state["turn"], "text": text}]}
         started = time.perf_counter()
-        reply = model.invoke([system, *state["messages"]], config)
+        try:
+            history = state["messages"] if whole_thread else state["messages"][state.get("turn_start", 0):]
+            reply = model.invoke([system, *history], config)
+        except Exception as error:
+            # a remote model's failure (no connection, bad key) is the user's to fix: error/fix, not a traceback;
+            # an exception in our in-process models is a bug and propagates
+            if not remote or isinstance(error, VidagentError):
+                raise
+            raise planner_failure(model, error) from error
         seconds = time.perf_counter() - started
         reply = with_text_calls(reply)
         text = message_text(reply)
@@ -187,10 +238,24 @@ def make_tool_node(toolbox: Toolbox):
             messages.append(ToolMessage(text, tool_call_id=bad["id"] or "invalid", name=bad.get("name") or "invalid",
                                         status="error"))
             steps.append(_tool_step(state, bad["id"], bad.get("name") or UNREADABLE, None, text, error=text))
+        timed_out = False
+        failed = failed_calls(state.get("steps", []), state["turn"])
         for call in reply.tool_calls:
+            if timed_out or past_deadline(state):
+                text = TIMEOUT_NOTICE.format(seconds=budget.timeout_s) + f"; {call['name']} was not run"
+                timed_out = True
+                messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
+                steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
+                continue
             if used >= budget.max_tool_calls:
                 text = TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"])
                 notices += 1
+                messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
+                steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
+                continue
+            key = call_key(call["name"], call["args"])
+            if key in failed:  # the same call would fail the same way: say so instead of running it
+                text = REPEATED_FAILURE_TEMPLATE.format(name=call["name"], error=failed[key])
                 messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
                 steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
                 continue
@@ -198,12 +263,31 @@ def make_tool_node(toolbox: Toolbox):
             step, message = run_tool_call(toolbox, session, call, state["turn"])
             messages.append(message)
             steps.append(step)
+            if not step["ok"]:
+                failed[key] = step["error"] or step["text"]
         if state["llm_calls"] == budget.llm_calls - 1:
             messages.append(HumanMessage(LAST_TURN_MESSAGE))
             steps.append({"kind": "notice", "turn": state["turn"], "text": LAST_TURN_MESSAGE})
-        return {"messages": messages, "steps": steps, "tool_calls": used, "budget_notices": notices}
+        return {"messages": messages, "steps": steps, "tool_calls": used, "budget_notices": notices,
+                "timed_out": timed_out}
 
     return tools
+
+
+REPEATED_FAILURE_TEMPLATE = (
+    "Error: {name} was already called with exactly these arguments and failed ({error}); it was not run "
+    "again. Change the arguments or call another tool."
+)
+
+
+def call_key(name: str, arguments: Any) -> str:
+    return name + json.dumps(arguments, sort_keys=True, default=str)
+
+
+def failed_calls(steps: list[dict[str, Any]], turn: int) -> dict[str, str]:
+    """This question's calls that ran and failed, by ``call_key``, with their error's first line."""
+    return {call_key(s["name"], s["arguments"]): (s.get("error") or s["text"]).splitlines()[0]
+            for s in steps if s["kind"] == "tool" and s["turn"] == turn and s.get("ran") and not s["ok"]}
 
 
 def run_tool_call(toolbox: Toolbox, session: VideoSession, call: dict[str, Any],
@@ -237,16 +321,22 @@ def finalize_node(state: AgentState) -> dict[str, Any]:
         answer = build_answer(state["answer_text"], tool_steps, answer_type=state.get("answer_type"),
                               choices=state.get("choices"))
         reason = f"answered after {state['llm_calls']} LLM calls and {state['tool_calls']} tool calls"
+        if past_deadline(state):
+            reason += f" (past the time budget of {budget_of(state).timeout_s:g} s)"
         final = {"answered": True, "stop_reason": reason, "answer": answer.to_dict()}
     else:
         reason = unanswered_reason(state, tool_steps)
         final = {"answered": False, "stop_reason": reason, "answer": None}
+    final["question"] = state["question"]  # the next question of a thread may refer to it
     return {"final": final, "steps": [{"kind": "final", "turn": turn, "text": final["stop_reason"]}]}
 
 
 def unanswered_reason(state: AgentState, tool_steps: list[dict[str, Any]]) -> str:
     budget = budget_of(state)
-    if state.get("budget_notices", 0) >= 1:
+    if state.get("timed_out"):
+        reason = (f"no answer: the time budget ({budget.timeout_s:g} s) ran out after {state['llm_calls']} LLM "
+                  f"calls and {state['tool_calls']} tool calls")
+    elif state.get("budget_notices", 0) >= 1:
         reason = (f"no answer: the tool-call budget ({budget.max_tool_calls} calls) was used up and the model "
                   "did not answer")
     else:

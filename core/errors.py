@@ -58,8 +58,11 @@ class ToolCrash(VidagentError):
         return crash
 
 
-class PlannerError(VidagentError):
-    """A remote planner (an API, a server) could not answer: no connection, a bad key, an unknown model."""
+class PlannerError(VidagentError, RuntimeError):
+    """A remote planner (an API, a server) could not answer: no connection, a bad key, an unknown model.
+
+    Also a ``RuntimeError``: langgraph-api shows a client the message of built-in errors only (see
+    ``vidagent.agent.serve``), so a served run's planner failure reads as the CLI's text too."""
 
 
 class ConfigError(VidagentError):

@@ -82,6 +82,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first N questions of the suite (seeded order); was --questions N")
     parser.add_argument("--seed", type=int, default=0, help="question order and sampling seed")
     parser.add_argument("--max-tool-calls", type=int, default=4, help="tool-call budget per question")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="wall-clock budget per question (no new step starts after it; default: none)")
     parser.add_argument("--max-new-tokens", type=int, default=96, help="tokens per planner reply")
     parser.add_argument("--concurrency", type=int, default=8, help="questions run at once (LLM calls batched)")
     parser.add_argument("--out", default="results/eval", help="writes OUT.json and OUT.md")

@@ -152,12 +152,14 @@ def cites_evidence(answer: Any) -> bool:
 
 
 def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions: Sequence[Question],
-                   video_path: Callable[[Question], str], *, max_tool_calls: int, concurrency: int) -> RowReport:
-    """Run the planner graph with ``chat`` on every question (``concurrency`` at once, LLM calls batched)."""
+                   video_path: Callable[[Question], str], *, max_tool_calls: int, concurrency: int,
+                   timeout_s: float | None = None) -> RowReport:
+    """Run the planner graph with ``chat`` on every question (``concurrency`` at once, LLM calls batched);
+    ``timeout_s`` is each question's wall-clock budget."""
     from vidagent.agent.api import Agent  # noqa: PLC0415
     from vidagent.policies.rollout import run_questions  # noqa: PLC0415
 
-    agent = Agent(chat, toolbox, max_tool_calls=max_tool_calls)
+    agent = Agent(chat, toolbox, max_tool_calls=max_tool_calls, timeout_s=timeout_s)
     started = time.perf_counter()
     results = run_questions(agent, questions, video_path, concurrency=concurrency, progress=name, keep_crashes=True)
     wall = time.perf_counter() - started
@@ -436,38 +438,47 @@ def run_eval_command(args: argparse.Namespace) -> int:
     options = dict(max_new_tokens=args.max_new_tokens, batch=args.concurrency)
     meta = {**suite_meta, "tools": tools, "questions": len(questions),
             "seed": args.seed, "max_tool_calls": args.max_tool_calls, "max_new_tokens": args.max_new_tokens,
+            "timeout_s": args.timeout,
             "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
     title = f"{meta['suite']} ({tools} tools)"
     rows: list[RowReport] = []
-    for row in rows_wanted:
-        started = time.perf_counter()
-        if row == "prior":
-            # every reply starts with <answer>: the prior is the model's best guess, not its format skill
-            chat = load_eval_planner("base", reply_prefix=ANSWER_OPEN, **options)
-            rows.append(evaluate_agent("text-only prior (no tools)", "base", chat, Toolbox([]), questions,
-                                       video_path, max_tool_calls=0, concurrency=args.concurrency))
-        elif row == "base":
-            # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
-            chat = load_eval_planner("base", guide_format=True, **options)
-            rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, video_path,
-                                       max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
-        elif row == "planners":
-            for item in args.planner:
-                name, spec = parse_planner(item)
-                chat = load_eval_planner(spec, **options)
-                rows.append(evaluate_agent(name, spec, chat, toolbox, questions, video_path,
-                                           max_tool_calls=args.max_tool_calls, concurrency=args.concurrency))
-        else:
-            rows.append(evaluate_oracle(toolbox, questions, video_path, f"oracle programs, {tools} tools"))
-            if rows[-1].skipped:
-                print(f"oracle: {len(rows[-1].skipped)} of {len(questions)} questions have no program: skipped "
-                      "for this row", file=sys.stderr)
-        if not rows:  # e.g. --rows planners without any --planner
-            continue
-        accuracy = f"{100 * rows[-1].accuracy:.1f}%" if rows[-1].questions else "-"
-        print(f"{rows[-1].name}: accuracy {accuracy} ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
-        _stamp_generator(rows, version)
-        json_path, md_path = write_report(rows, args.out, meta)  # after every row: a killed run keeps its rows
+    try:
+        for row in rows_wanted:
+            started = time.perf_counter()
+            if row == "prior":
+                # every reply starts with <answer>: the prior is the model's best guess, not its format skill
+                chat = load_eval_planner("base", reply_prefix=ANSWER_OPEN, **options)
+                rows.append(evaluate_agent("text-only prior (no tools)", "base", chat, Toolbox([]), questions,
+                                           video_path, max_tool_calls=0, concurrency=args.concurrency))
+            elif row == "base":
+                # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
+                chat = load_eval_planner("base", guide_format=True, **options)
+                rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, video_path,
+                                           max_tool_calls=args.max_tool_calls, concurrency=args.concurrency,
+                                           timeout_s=args.timeout))
+            elif row == "planners":
+                for item in args.planner:
+                    name, spec = parse_planner(item)
+                    chat = load_eval_planner(spec, **options)
+                    rows.append(evaluate_agent(name, spec, chat, toolbox, questions, video_path,
+                                               max_tool_calls=args.max_tool_calls, concurrency=args.concurrency,
+                                               timeout_s=args.timeout))
+            else:
+                rows.append(evaluate_oracle(toolbox, questions, video_path, f"oracle programs, {tools} tools"))
+                if rows[-1].skipped:
+                    print(f"oracle: {len(rows[-1].skipped)} of {len(questions)} questions have no program: skipped "
+                          "for this row", file=sys.stderr)
+            if not rows:  # e.g. --rows planners without any --planner
+                continue
+            accuracy = f"{100 * rows[-1].accuracy:.1f}%" if rows[-1].questions else "-"
+            print(f"{rows[-1].name}: accuracy {accuracy} ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+            _stamp_generator(rows, version)
+            json_path, md_path = write_report(rows, args.out, meta)  # after every row: a killed run keeps its rows
+    except KeyboardInterrupt:  # the finished rows are on disk already (written after each row)
+        kept = (f"the {len(rows)} finished rows are in {Path(args.out).with_suffix('.json')}" if rows
+                else "no row had finished, nothing was written")
+        print(f"eval interrupted: {kept}", file=sys.stderr)
+        raise
     if not rows:
         raise ConfigError("no rows to run", "pass --rows prior,base,oracle or --rows planners with --planner SPEC")
     print(markdown_table(rows, title=title))

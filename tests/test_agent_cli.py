@@ -126,8 +126,8 @@ def test_bad_input_is_reported_without_traceback(tmp_path, tiny_video, capsys):
     assert "video not found" in capsys.readouterr().err
     assert main(["ask", str(tiny_video), "?", "--planner", "replay:/nope.json"]) == 2
     assert "no replay file" in capsys.readouterr().err
-    assert main(["ask", str(tiny_video), "?", "--planner", "openai:gpt-4o-mini"]) == 2
-    assert "pip install langchain-openai" in capsys.readouterr().err
+    assert main(["ask", str(tiny_video), "?", "--planner", "anthropic:claude-sonnet-4-5"]) == 2  # not installed
+    assert "pip install langchain-anthropic" in capsys.readouterr().err
     assert main(["ask", str(tiny_video), "?", "--planner", "openai:gpt-4o-mini", "--sample"]) == 2
     assert "local planners only" in capsys.readouterr().err
     assert main(["ask", str(tiny_video), "?", "--planner", "no-such-org/no-such-model"]) == 2

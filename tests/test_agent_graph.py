@@ -240,3 +240,72 @@ def test_bad_answer_type_is_a_config_error(tiny_video):
 def test_an_empty_answer_is_no_answer(tiny_video):
     result, _ = ask(tiny_video, [format_answer("..."), format_answer("2")])
     assert result.answered and result.answer.value == 2 and result.stats.llm_calls == 2
+
+
+@tool
+def slow_tool(video: VideoSession, t_s: float) -> CountResult:
+    """Takes a quarter of a second.
+
+    Args:
+        t_s: A time.
+    """
+    import time
+
+    time.sleep(0.25)
+    return CountResult(TimeSpan(t_s, t_s), "dog", 1)
+
+
+SLOW = format_tool_call("slow_tool", {"t_s": 1.0})
+
+
+def ask_slow(video, replies, **kwargs):
+    model = ScriptedChatModel(replies=replies, repeat_last=True)
+    agent = Agent(planner=model, tools=[slow_tool, count_objects], **kwargs)
+    return agent, model
+
+
+def test_timeout_stops_before_the_next_step_and_says_so(tiny_video):
+    agent, model = ask_slow(tiny_video, [SLOW], timeout_s=0.6, max_tool_calls=20)
+    result = agent.ask(tiny_video, "How many dogs?")
+    assert not result.answered
+    assert "time budget (0.6 s) ran out" in result.stop_reason
+    ran = [s for s in result.tool_steps if s.ran]
+    assert 1 <= len(ran) <= 3 and model.calls_made <= 4  # not the 20-call tool budget
+    assert result.stats.seconds < 0.6 + 0.5  # overran by at most one step
+
+
+def test_calls_after_the_deadline_are_not_run(tiny_video):
+    two = SLOW + "\n" + SLOW.replace('"t_s": 1.0', '"t_s": 2.0')
+    agent, _ = ask_slow(tiny_video, [two, format_answer("1")], timeout_s=0.1)
+    result = agent.ask(tiny_video, "How many dogs?")
+    skipped = [s for s in result.tool_steps if not s.ran]
+    assert [s.ran for s in result.tool_steps] == [True, False] and "time budget" in skipped[0].text
+    assert not result.answered and "ran out after 1 LLM calls and 1 tool calls" in result.stop_reason
+
+
+def test_a_per_question_timeout_overrides_the_agent_and_an_answer_in_time_is_kept(tiny_video):
+    agent, _ = ask_slow(tiny_video, [SLOW, format_answer("1")], timeout_s=0.05)
+    result = agent.ask(tiny_video, "How many dogs?", timeout_s=30)
+    assert result.answered and result.answer.value == 1
+
+
+def test_bad_timeouts_and_a_choice_question_without_options_are_config_errors(tiny_video):
+    with pytest.raises(ConfigError, match="timeout must be > 0"):
+        Budget(timeout_s=0)
+    agent, _ = ask_slow(tiny_video, [format_answer("a")])
+    with pytest.raises(ConfigError, match="needs the options"):
+        agent.ask(tiny_video, "Which one?", answer_type="choice")
+
+
+def test_an_identical_failed_call_is_not_run_again_and_the_model_is_told_to_change_it(tiny_video):
+    from vidagent.agent.graph import REPEATED_FAILURE_TEMPLATE
+
+    broken = format_tool_call("broken_tool", {"t_s": 1.0})
+    result, _ = ask(tiny_video, [broken, broken, format_tool_call("broken_tool", {"t_s": 2.0}), COUNT,
+                                 format_answer("2")])
+    ran = [s.ran for s in result.tool_steps]
+    assert ran == [True, False, True, True]  # the repeat is refused, other arguments run
+    second = observations(result)[1]
+    assert second.startswith(REPEATED_FAILURE_TEMPLATE.split("{name}")[0]) and "detector weights" in second
+    assert "Change the arguments or call another tool" in second
+    assert result.stats.tool_calls == 3 and result.answered

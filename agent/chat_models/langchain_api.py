@@ -158,8 +158,8 @@ def is_remote(model: Any) -> bool:
 # Exception names (openai, anthropic, httpx, requests, ...: no import of any of them) -> what to do.
 _FAILURE_FIXES = [
     (("connect", "timeout", "unreachable", "refused"),
-     "check that the server is running and its address is right (the provider's base URL, e.g. OPENAI_BASE_URL "
-     "or base_url=...), then try again"),
+     ("check that the server is running and its address is right (the provider's base URL, e.g. "
+      "OPENAI_BASE_URL or base_url=...), then try again")),
     (("authentication", "permission", "unauthorized", "forbidden", "credential", "apikey", "api_key"),
      "check the API key (e.g. OPENAI_API_KEY or ANTHROPIC_API_KEY) and that it may use this model"),
     (("notfound", "not_found"), "check the model name (PROVIDER:MODEL) against the provider's list of models"),
