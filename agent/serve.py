@@ -7,7 +7,8 @@ run's frame budget:
     {"video": "/abs/path/street.mp4", "question": "How many cars pass?", "answer_type": "number",
      "budget": {"max_tool_calls": 8, "frame_budget": 400}}
 
-``VIDAGENT_PLANNER`` picks the planner (same specs as ``vidagent ask --planner``; default SmolLM2) and
+``VIDAGENT_PLANNER`` picks the planner (same specs as ``vidagent ask --planner``; default SmolLM2),
+``VIDAGENT_TOOL_PROFILE`` the tool profile (as ``vidagent ask --tools``; default ``real``, as for ``ask``) and
 ``VIDAGENT_TOOLS`` adds user tools (comma-separated ``module:attr``). The server brings its own
 checkpointer, so none is compiled in.
 
@@ -39,6 +40,7 @@ from vidagent.agent.graph import build_graph
 from vidagent.agent.planner_loading import load_planner
 from vidagent.errors import ToolCrash
 from vidagent.tools.base import ToolCall
+from vidagent.tools.profiles import DEFAULT_PROFILE, profile_toolbox
 from vidagent.tools.toolbox import Toolbox, load_tool_spec
 
 
@@ -57,10 +59,12 @@ class ServedToolbox(Toolbox):
 
 
 def build_served_graph() -> Any:
-    """Build the compiled graph from the environment (``VIDAGENT_PLANNER``, ``VIDAGENT_TOOLS``)."""
+    """Build the compiled graph from the environment (``VIDAGENT_PLANNER``, ``VIDAGENT_TOOL_PROFILE``,
+    ``VIDAGENT_TOOLS``)."""
     planner = load_planner(os.environ.get("VIDAGENT_PLANNER") or None)
     extra = [load_tool_spec(s.strip()) for s in os.environ.get("VIDAGENT_TOOLS", "").split(",") if s.strip()]
-    return build_graph(planner, ServedToolbox.default(extra))
+    profile = os.environ.get("VIDAGENT_TOOL_PROFILE") or DEFAULT_PROFILE
+    return build_graph(planner, ServedToolbox(profile_toolbox(profile, extra)))
 
 
 GRAPH = build_served_graph()

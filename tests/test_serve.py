@@ -84,6 +84,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_video: Path):
     env = {**os.environ,
            "VIDAGENT_PLANNER": f"replay:{replay}",
            "VIDAGENT_TOOLS": "test_agent_graph:count_objects,serve_tools:buggy_tool",
+           "VIDAGENT_TOOL_PROFILE": "real",  # the default, named: the served toolbox is built from it
            "PYTHONPATH": os.pathsep.join([str(TESTS / "netguard"), str(TESTS)]),
            "VIDAGENT_NETLOG": str(netlog),
            "LANGGRAPH_CLI_NO_ANALYTICS": "1",  # the CLI reads it before langgraph.json
