@@ -6,7 +6,7 @@ One list to grep (docs/world.md has the details):
 - ``vidagent.tasks.world.scene``     ``simulate(config, seed)``: what happens in a video
 - ``vidagent.tasks.world.render``    sprites, backgrounds, lighting and noise
 - ``vidagent.tasks.world.truth``     ground-truth schema ``GroundTruth`` (``<video_id>.json``)
-- ``vidagent.tasks.world.generate``  ``generate_video``, ``generate_world`` (parallel), ``load_world``
+- ``vidagent.tasks.world.generate``  ``generate_video``, ``generate_world`` (in this process by default; --workers from the CLI), ``load_world``
 - ``vidagent.tasks.questions``       ``Question`` schema and the 7 world question families
 - ``vidagent.tasks.world_truth``     ``WorldTruth``: the default tools' perception backend answering from ground truth
 - ``vidagent.tasks.oracle``          ``Program``, ``run_program``, ``GroundTruthTools``

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 
@@ -26,11 +28,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="JSON file of WorldConfig fields (width, height, fps, min_duration_s, classes, ...)")
     gen.add_argument("--questions-per-video", type=int, default=None)
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    again = gen.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="finish an interrupted run in --out (same --videos, --seed, --config), keeping "
+                            "the videos it completed")
+    again.add_argument("--overwrite", action="store_true",
+                       help="delete the world files in --out first (refused if it holds anything else)")
+    gen.add_argument("--json", action="store_true",
+                     help="print the summary as JSON (directory, videos, frames, questions, seconds, bytes, "
+                          "splits)")
     gen.set_defaults(handler=_generate)
 
     stats = actions.add_parser("stats", help="generator version and counts (family, answer type, action, "
                                              "class) of a directory")
     stats.add_argument("dir", type=Path)
+    stats.add_argument("--json", action="store_true", help="print the numbers as JSON instead of tables")
     stats.set_defaults(handler=_stats)
 
     register_clips(subparsers)
@@ -71,7 +83,7 @@ def _generate(args: argparse.Namespace) -> int:
     from vidagent.errors import ConfigError
     from vidagent.tasks.questions import GENERATOR_VERSION
     from vidagent.tasks.world.config import WorldConfig
-    from vidagent.tasks.world.generate import generate_world
+    from vidagent.tasks.world.generate import MANIFEST, UNFINISHED, generate_world
 
     fields = {}
     if args.config is not None:
@@ -83,20 +95,32 @@ def _generate(args: argparse.Namespace) -> int:
     if args.questions_per_video is not None:
         fields["questions_per_video"] = args.questions_per_video
     config = WorldConfig(**fields)
-    summary = generate_world(args.out, args.videos, args.seed, config, workers=args.workers,
-                             progress=not args.no_progress)
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
+    try:
+        summary = generate_world(args.out, args.videos, args.seed, config, workers=workers,
+                                 progress=not args.no_progress, resume=args.resume, overwrite=args.overwrite)
+    except KeyboardInterrupt:  # finished videos are complete files in --out; world.json is not written yet
+        done = sum(1 for path in args.out.glob("*.json") if path.name not in (MANIFEST, UNFINISHED))
+        print(f"world generate interrupted: {done} of {args.videos} videos are complete in {args.out}; rerun "
+              "the same command with --resume to finish it", file=sys.stderr)
+        raise
+    if args.json:
+        print(json.dumps(summary.as_json(), indent=1))
+        return 0
     rate = summary.frames / summary.seconds if summary.seconds else 0.0
     splits = ", ".join(f"{name} {len(ids)}" for name, ids in summary.splits.items())
-    print(f"wrote {summary.videos} videos ({summary.frames} frames, {rate:.0f} frames/s), "
+    kept = f", {summary.reused} of them kept from an earlier run" if summary.reused else ""
+    print(f"wrote {summary.videos} videos ({summary.frames} frames, {rate:.0f} frames/s{kept}), "
           f"{summary.questions} questions, {summary.bytes / 1e6:.1f} MB to {summary.out} [{splits}], "
           f"generator {GENERATOR_VERSION}")
     return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from vidagent.tasks.world.stats import world_report
+    from vidagent.tasks.world.stats import format_report, world_stats
 
-    print(world_report(args.dir))
+    stats = world_stats(args.dir)
+    print(json.dumps(stats, indent=1) if args.json else format_report(stats))
     return 0
 
 

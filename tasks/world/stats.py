@@ -58,17 +58,40 @@ def generator_line(version: str) -> str:
     return f"generator {version} ({old}current: {GENERATOR_VERSION}; regenerate to compare with new runs)"
 
 
-def world_report(root: str | Path) -> str:
+def world_stats(root: str | Path) -> dict[str, Any]:
+    """The numbers of a world directory: totals, the generator that made it, video ids per split and every
+    count table (``vidagent world stats --json`` prints this; ``format_report`` turns it into the tables)."""
+    from vidagent.tasks.questions import GENERATOR_VERSION
     from vidagent.tasks.world.generate import load_world
 
     world = load_world(root)
     truths = list(world.truths.values())
-    frames = sum(gt.num_frames for gt in truths)
-    seconds = sum(gt.duration_s for gt in truths)
-    size = sum((world.root / gt.video_file).stat().st_size for gt in truths if (world.root / gt.video_file).exists())
-    head = [f"world {world.root}: {len(truths)} videos, {frames} frames, {seconds / 60:.1f} min, "
-            f"{len(world.questions)} questions, {size / 1e6:.1f} MB of video"
-            + (f" ({size / 1e6 / (seconds / 60):.2f} MB per minute)" if seconds and size else "")
-            + "\n" + generator_line(world.generator_version)]
+    videos = [world.root / gt.video_file for gt in truths]
     tables = {**truth_stats(truths), **question_stats(world.questions)}
-    return "\n\n".join(head + [format_counter(name, counter) for name, counter in tables.items()])
+    return {
+        "directory": str(world.root),
+        "generator_version": world.generator_version,
+        "current_generator": world.generator_version == GENERATOR_VERSION,
+        "videos": len(truths),
+        "frames": sum(gt.num_frames for gt in truths),
+        "duration_s": round(sum(gt.duration_s for gt in truths), 3),
+        "questions": len(world.questions),
+        "bytes": sum(path.stat().st_size for path in videos if path.exists()),
+        "splits": world.manifest["splits"],
+        "counts": {name: dict(counter.most_common()) for name, counter in tables.items()},
+    }
+
+
+def format_report(stats: dict[str, Any]) -> str:
+    """What ``vidagent world stats`` prints, from ``world_stats``."""
+    seconds, size = stats["duration_s"], stats["bytes"]
+    head = [f"world {stats['directory']}: {stats['videos']} videos, {stats['frames']} frames, "
+            f"{seconds / 60:.1f} min, {stats['questions']} questions, {size / 1e6:.1f} MB of video"
+            + (f" ({size / 1e6 / (seconds / 60):.2f} MB per minute)" if seconds and size else "")
+            + "\n" + generator_line(stats["generator_version"])]
+    tables = [format_counter(name, Counter(counts)) for name, counts in stats["counts"].items()]
+    return "\n\n".join(head + tables)
+
+
+def world_report(root: str | Path) -> str:
+    return format_report(world_stats(root))
