@@ -17,6 +17,8 @@ _EXPORTS = {
     "Stats": "vidagent.agent.api",
     "sqlite_checkpointer": "vidagent.agent.api",
     "Answer": "vidagent.agent.answer",
+    "SamplingPlan": "vidagent.agent.sampling",
+    "Consensus": "vidagent.agent.voting",
     "Budget": "vidagent.agent.state",
     "AgentState": "vidagent.agent.state",
     "Step": "vidagent.agent.trace",

@@ -24,8 +24,10 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage, ToolMessage
 from vidagent.agent.answer import ANSWER_TYPES, Answer
+from vidagent.agent.sampling import SamplingPlan, ask_sampled, sampling_model
 from vidagent.agent.state import DEFAULT_FRAME_BUDGET, Budget
 from vidagent.agent.trace import Step
+from vidagent.agent.voting import Consensus
 from vidagent.errors import ConfigError
 from vidagent.tools.base import ToolCall
 from vidagent.tools.results import Evidence
@@ -85,6 +87,9 @@ class Result:
     messages: list[BaseMessage] = field(default_factory=list)  # the conversation, without the system prompt
     thread_id: str | None = None
     system_prompt: str = ""
+    # Self-consistency (``ask(..., samples=N)``): the vote, and every sampled run behind it.
+    consensus: Consensus | None = None
+    samples: list[Result] = field(default_factory=list)
 
     def conversation(self) -> list[BaseMessage]:
         """The messages exactly as the planner saw them: system prompt first (for training)."""
@@ -104,7 +109,8 @@ class Result:
         return {"question": self.question, "video": self.video, "answered": self.answered,
                 "answer": self.answer.to_dict() if self.answer is not None else None,
                 "stop_reason": self.stop_reason, "stats": asdict(self.stats),
-                "trace": [s.to_dict() for s in self.trace], "thread_id": self.thread_id}
+                "trace": [s.to_dict() for s in self.trace], "thread_id": self.thread_id,
+                "consensus": self.consensus.to_dict() if self.consensus is not None else None}
 
 
 class Agent:
@@ -131,6 +137,7 @@ class Agent:
         self.checkpointer = checkpointer
         self.graph = build_graph(self.model, self.toolbox, checkpointer=checkpointer)
         self.system_prompt = str(planner_system_message(self.model, self.toolbox).content)
+        self._samplers: dict[float, Agent] = {}
 
     @classmethod
     def from_defaults(cls, extra_tools: Iterable[ToolLike] = (), *, tools: str | None = None, **kwargs: Any) -> Agent:
@@ -144,8 +151,19 @@ class Agent:
         kwargs.setdefault("result_cache", ResultCache.from_env())
         return cls(planner=None, tools=profile_toolbox(tools or DEFAULT_PROFILE, extra_tools), **kwargs)
 
-    def ask(self, video: str | os.PathLike[str], question: str, **kwargs: Any) -> Result:
-        """Answer one question about a video. See ``stream`` for the keyword arguments."""
+    def ask(self, video: str | os.PathLike[str], question: str, *, samples: int | SamplingPlan = 1,
+            **kwargs: Any) -> Result:
+        """Answer one question about a video. See ``stream`` for the keyword arguments.
+
+        ``samples=N`` (or a ``SamplingPlan``: adaptive stop, caps in seconds or tokens) draws N sampled
+        trajectories concurrently and votes (``vidagent.agent.voting``): the result is the winning
+        trajectory with the consensus answer, ``result.consensus`` (confidence, alternatives) and
+        ``result.samples``. ``samples=1`` is one run as configured (greedy for the local planner)."""
+        plan = samples if isinstance(samples, SamplingPlan) else SamplingPlan(samples=samples)
+        if plan.samples > 1:
+            if kwargs.get("thread_id") is not None:
+                raise ConfigError("samples > 1 cannot continue a thread", "ask the sampled question without thread_id")
+            return ask_sampled(self, self.sampler(plan.temperature), video, question, plan, **kwargs)
         result = None
         for item in self.stream(video, question, **kwargs):
             result = item
@@ -205,6 +223,18 @@ class Agent:
                       stop_reason=final["stop_reason"], trace=steps, stats=stats,
                       messages=list(state.get("messages", [])), thread_id=thread_id,
                       system_prompt=self.system_prompt)
+
+    def sampler(self, temperature: float) -> Agent:
+        """This agent with its planner set to sample (one per temperature, kept: its batcher and prompt
+        cache serve every sampled question)."""
+        cached = self._samplers.get(temperature)
+        if cached is None:
+            cached = Agent(sampling_model(self.model, temperature), self.toolbox,
+                           max_tool_calls=self.budget.max_tool_calls, max_llm_calls=self.budget.max_llm_calls,
+                           frame_budget=self.budget.frame_budget, timeout_s=self.budget.timeout_s,
+                           result_cache=self.result_cache)
+            self._samplers[temperature] = cached
+        return cached
 
     def _check_thread_video(self, config: dict[str, Any], video: str) -> None:
         snapshot = self.graph.get_state(config)

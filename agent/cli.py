@@ -41,8 +41,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="frames the tools may look at (default 400; 0 = unlimited)")
     ask.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                      help="wall-clock budget of the question: no new LLM or tool call starts after it (default: none)")
+    ask.add_argument("--samples", type=int, default=1, metavar="N",
+                     help="self-consistency: N sampled runs at once (one batched decode), then a vote by answer "
+                          "type; prints the confidence and the alternatives (default 1: one greedy run)")
+    ask.add_argument("--adaptive", type=int, default=None, metavar="K",
+                     help="with --samples: draw K first and stop when they agree")
+    ask.add_argument("--samples-seconds", type=float, default=None, metavar="S",
+                     help="with --samples: draw no further wave of samples after S seconds")
+    ask.add_argument("--samples-tokens", type=int, default=None, metavar="T",
+                     help="with --samples: draw no further wave after T planner tokens")
     ask.add_argument("--sample", action="store_true", help="sample instead of greedy decoding (local planner)")
-    ask.add_argument("--temperature", type=float, default=None, help="sampling temperature with --sample (0.7)")
+    ask.add_argument("--temperature", type=float, default=None, help="sampling temperature with --sample or --samples (0.7)")
     ask.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
                      help="tokens per planner reply (local planner; default 128)")
     ask.add_argument("--thread", metavar="ID", default=None,
@@ -56,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def ask_command(args: argparse.Namespace) -> int:
     from vidagent.agent.api import Agent, Result, sqlite_checkpointer
+    from vidagent.agent.sampling import DEFAULT_TEMPERATURE, SamplingPlan
     from vidagent.agent.planner_loading import load_planner
     from vidagent.errors import ConfigError
     from vidagent.offline import cache_root
@@ -71,10 +81,20 @@ def ask_command(args: argparse.Namespace) -> int:
         raise ConfigError("--answer-type choice needs the options", "add --choice A --choice B ... (one per option)")
     if args.choice and args.answer_type not in (None, "choice"):
         raise ConfigError(f"--choice given with --answer-type {args.answer_type}", "drop one of them")
+    if args.samples == 1 and (args.adaptive or args.samples_seconds or args.samples_tokens):
+        raise ConfigError("--adaptive, --samples-seconds and --samples-tokens need --samples N (N > 1)",
+                          "add e.g. --samples 8")
+    plan = SamplingPlan(samples=args.samples, adaptive_k=args.adaptive, max_seconds=args.samples_seconds,
+                        max_tokens=args.samples_tokens, temperature=args.temperature or DEFAULT_TEMPERATURE)
+    if plan.samples > 1 and args.thread:
+        raise ConfigError("--samples cannot continue a --thread", "drop --thread, or ask with --samples 1")
+    if plan.samples > 1 and args.sample:
+        raise ConfigError("--samples N samples already", "drop --sample (set --temperature alone)")
     VideoRef.open(args.video)  # fail on a bad video before loading a model
     out: TextIO = sys.stderr if args.json else sys.stdout
-    if args.temperature is not None and not args.sample:
-        raise ConfigError("--temperature needs --sample", "add --sample, or drop --temperature for greedy decoding")
+    if args.temperature is not None and not args.sample and plan.samples == 1:
+        raise ConfigError("--temperature needs --sample or --samples N",
+                          "add --sample, or drop --temperature for greedy decoding")
     generation: dict[str, Any] = {}
     if args.max_new_tokens is not None:
         generation["max_new_tokens"] = args.max_new_tokens
@@ -91,12 +111,22 @@ def ask_command(args: argparse.Namespace) -> int:
     if show:
         print(f"tools: {', '.join(agent.toolbox.names) or 'none'}", file=out, flush=True)
     result = None
-    for item in agent.stream(args.video, args.question, answer_type=args.answer_type,
-                             choices=args.choice or None, thread_id=args.thread):
-        if isinstance(item, Result):
-            result = item
-        elif show:
-            print(format_step(item), file=out, flush=True)
+    if plan.samples > 1:  # concurrent runs: their steps would interleave, so each sample gets one line
+        if show:
+            print(f"drawing {plan.samples} samples ...", file=out, flush=True)
+        result = agent.ask(args.video, args.question, samples=plan, answer_type=args.answer_type,
+                           choices=args.choice or None)
+        if show:
+            for k, sample in enumerate(result.samples):
+                print(f"  [sample {k + 1}] {sample.answer if sample.answered else sample.stop_reason} "
+                      f"({sample.stats.tool_calls} tool calls, {sample.stats.seconds:.1f}s)", file=out)
+    else:
+        for item in agent.stream(args.video, args.question, answer_type=args.answer_type,
+                                 choices=args.choice or None, thread_id=args.thread):
+            if isinstance(item, Result):
+                result = item
+            elif show:
+                print(format_step(item), file=out, flush=True)
     assert result is not None
     if args.report:
         from vidagent.agent.report import write_report
@@ -129,6 +159,8 @@ def format_result(result: Any) -> str:
             f"{len(ev.boxes)} boxes" if ev.boxes else "",
             "from " + ", ".join(names.get(i, i) for i in answer.sources) if answer.sources else "no tool call",
         ])))
+        if result.consensus is not None:
+            lines.append(f"vote: {result.consensus.line()}")
     else:
         lines.append(result.stop_reason)
     lines.append(f"stats: {result.stats.line()}")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from vidagent.agent.api import Result
 from vidagent.agent.trace import Step
+from vidagent.agent.voting import show
 from vidagent.tools.results import Box, Evidence
 from vidagent.tools.video import VideoRef, decode_frames
 
@@ -50,8 +51,24 @@ def render_report(result: Result) -> str:
         frames="\n".join(frames) or "<p class=muted>No frames to show.</p>",
         timeline=render_timeline(result, ref.duration_s, times),
         trace="\n".join(render_step(s) for s in result.trace),
+        vote=render_vote(result),
         style=STYLE,
     )
+
+
+def render_vote(result: Result) -> str:
+    """Self-consistency (``samples=N``): the confidence, every distinct answer with its votes, and each
+    sample's answer; the trace below is the winning sample's."""
+    consensus = result.consensus
+    if consensus is None:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(show(o.value))}</td><td>{o.votes}</td>"
+                   f"<td>{', '.join(str(m + 1) for m in o.members)}</td></tr>" for o in consensus.options)
+    note = f"<p class=meta>{html.escape(consensus.note)}</p>" if consensus.note else ""
+    winner = f"sample {consensus.winner + 1}" if consensus.winner is not None else "none"
+    return (f"<h2>Vote</h2><p class=meta>confidence {consensus.confidence:.2f} over {consensus.samples} samples; "
+            f"the trace below is {winner}'s</p>{note}<table class=vote><tr><th>answer</th><th>votes</th>"
+            f"<th>samples</th></tr>{rows}</table>")
 
 
 def report_evidence(result: Result) -> Evidence:
@@ -203,7 +220,9 @@ box-shadow:0 1px 2px #0001;border-left:4px solid #4363d8}
 .step.tool{border-color:#3cb44b}.step.tool.error{border-color:#b3261e}.step.notice{border-color:#f5a623}
 .step.final{border-color:#1d2330}.step p{margin:0;font-size:13px}
 pre{white-space:pre-wrap;word-break:break-word;background:#f3f4f7;padding:8px;border-radius:6px;margin:4px 0;
-font-size:12px}.err{color:#b3261e}.ans{margin:4px 0}code{font-size:12px}
+font-size:12px}.err{color:#b3261e}
+table.vote{border-collapse:collapse;background:#fff;font-size:13px}table.vote td,table.vote th{padding:4px 12px;
+border-bottom:1px solid #e3e5ea;text-align:left}.ans{margin:4px 0}code{font-size:12px}
 """
 
 PAGE = """<!doctype html>
@@ -218,6 +237,7 @@ PAGE = """<!doctype html>
 <p class=meta>evidence: {evidence}</p>
 <p class=meta>{stats}</p>
 </header>
+{vote}
 <h2>Key frames</h2>
 <div class=frames>{frames}</div>
 <h2>Timeline</h2>

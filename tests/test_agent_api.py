@@ -92,7 +92,8 @@ def test_prompted_chat_model_plans_in_text(tiny_video):
     assert all(type(m).__name__ in {"SystemMessage", "HumanMessage", "AIMessage"} for m in second)
 
 
-def test_concurrent_questions_share_batched_generate_calls(tiny_video):
+def tiny_local_chat(**options):
+    """A ``LocalChatModel`` over a random 2-layer Llama with SmolLM2's tokenizer: real batched decoding, fast."""
     from test_local_chat_model import make_model
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from vidagent.agent.planner_loading import converted_dir, default_gguf_path
@@ -104,7 +105,11 @@ def test_concurrent_questions_share_batched_generate_calls(tiny_video):
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=2, num_key_value_heads=1, eos_token_id=tokenizer.eos_token_id)
-    chat = make_model(LlamaForCausalLM(config).eval(), tokenizer, batch_wait_s=0.3, max_new_tokens=4)
+    return make_model(LlamaForCausalLM(config).eval(), tokenizer, **options)
+
+
+def test_concurrent_questions_share_batched_generate_calls(tiny_video):
+    chat = tiny_local_chat(batch_wait_s=0.3, max_new_tokens=4)
     agent = Agent(planner=chat, tools=tools(), max_tool_calls=0, max_llm_calls=1)
     results = {}
 
