@@ -106,7 +106,7 @@ def _tokens(results: list[Result]) -> int:
 
 
 def _voted_result(results: list[Result], consensus: Consensus, seconds: float) -> Result:
-    from vidagent.agent.api import Stats  # noqa: PLC0415  (api imports this module)
+    from vidagent.agent.api import Stats  # here: vidagent.agent.api imports this module
 
     chosen = results[consensus.winner] if consensus.winner is not None else results[0]
     answer = chosen.answer

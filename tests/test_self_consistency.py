@@ -8,7 +8,7 @@ import threading
 import pytest
 from vidagent.agent import Agent, SamplingPlan, ScriptedChatModel
 from vidagent.agent.answer import build_answer
-from vidagent.agent.parsing import format_answer, format_tool_call
+from vidagent.agent.parsing import format_answer
 from vidagent.agent.voting import aggregate
 from vidagent.errors import ConfigError
 
