@@ -66,6 +66,7 @@ class Outcome:
     prediction: Any = None
     crashed: bool = False  # a tool raised a bug (ToolCrash): counted apart from wrong answers
     evidence: bool | None = None  # the final answer cites evidence (spans, boxes, tracks); None: no answer object
+    confidence: float | None = None  # the vote's winning share (``--samples N``); None for one greedy run
 
 
 @dataclass
@@ -93,10 +94,12 @@ class RowReport:
     # ids of the suite's questions this row did not run (the oracle row: questions without a program); not
     # counted in ``questions`` or any rate
     skipped: list[str] = field(default_factory=list)
+    samples: int = 1  # sampled runs per question (self-consistency); 1 = one run as configured
+    ece: float | None = None  # expected calibration error of the vote's confidence (rows with samples > 1)
 
     @classmethod
     def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome],
-                      skipped: Sequence[str] = ()) -> RowReport:
+                      skipped: Sequence[str] = (), samples: int = 1) -> RowReport:
         n = max(len(outcomes), 1)
         cited = [o.evidence for o in outcomes if o.answered and o.evidence is not None]
         families: dict[str, list[bool]] = {}
@@ -111,7 +114,8 @@ class RowReport:
                    frames=sum(o.frames for o in outcomes) / n, tokens=sum(o.tokens for o in outcomes) / n,
                    seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes,
                    crashed=sum(o.crashed for o in outcomes) / n,
-                   evidence_rate=sum(cited) / len(cited) if cited else None, skipped=list(skipped))
+                   evidence_rate=sum(cited) / len(cited) if cited else None, skipped=list(skipped),
+                   samples=samples, ece=expected_calibration_error(outcomes))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RowReport:
@@ -120,15 +124,37 @@ class RowReport:
         not know are dropped."""
         known = {f.name for f in dataclasses.fields(cls)}
         fields_ = {k: v for k, v in data.items() if k != "outcomes" and k in known}
-        outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"))
-                    for o in data.get("outcomes", [])]
+        outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"),
+                            confidence=o.get("confidence")) for o in data.get("outcomes", [])]
         return cls(**fields_, outcomes=outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction}
+        data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction,
+                             **({"confidence": o.confidence} if o.confidence is not None else {})}
                             for o in self.outcomes]
         return data
+
+
+CALIBRATION_BINS = 10
+
+
+def calibration_bins(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) per equal-width confidence bin, over outcomes with a confidence."""
+    filled: list[list[Outcome]] = [[] for _ in range(bins)]
+    for o in outcomes:
+        if o.confidence is not None:
+            filled[min(int(o.confidence * bins), bins - 1)].append(o)
+    return [(sum(o.confidence for o in b) / len(b), sum(o.correct for o in b) / len(b), len(b))  # type: ignore[misc]
+            for b in filled if b]
+
+
+def expected_calibration_error(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> float | None:
+    """ECE: the count-weighted mean |accuracy - confidence| over confidence bins (Guo et al., 2017); None
+    without confidences."""
+    table = calibration_bins(outcomes, bins)
+    total = sum(n for _, _, n in table)
+    return sum(n * abs(acc - conf) for conf, acc, n in table) / total if total else None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -268,14 +294,16 @@ def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
 
     header = (["row", "acc %"] + [f"{f} %" for f in families]
               + ["R@1 IoU.5 %", "mIoU %", "answered %", "evidence %", "tool calls", "frames", "LLM tokens",
-                 "s/question"])
+                 "s/question"] + (["samples", "ECE"] if any(r.samples > 1 for r in rows) else []))
     lines = [f"### {title}", ""] if title else []
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         ran = r.questions > 0 or not r.skipped  # a row that skipped every question has no rates to show
         cells = ([r.name, pct(r.accuracy if ran else None)] + [pct(r.per_family.get(f)) for f in families]
                  + [pct(r.grounding_r1_05), pct(r.miou), pct(r.answered if ran else None), pct(r.evidence_rate),
-                    f"{r.tool_calls:.2f}", f"{r.frames:.0f}", f"{r.tokens:.0f}", f"{r.seconds:.2f}"])
+                    f"{r.tool_calls:.2f}", f"{r.frames:.0f}", f"{r.tokens:.0f}", f"{r.seconds:.2f}"]
+                 + ([str(r.samples), "-" if r.ece is None else f"{r.ece:.3f}"] if any(x.samples > 1 for x in rows)
+                    else []))
         lines.append("| " + " | ".join(cells) + " |")
     n = max((r.questions + len(r.skipped) for r in rows), default=0)
     source = (f"from {describe_source(version)}" if version.startswith(QUESTIONS_FILE_STAMP)

@@ -44,3 +44,34 @@ def plot_curves(log: str | Path, png: str | Path, series: list[tuple[str, str]],
     figure.savefig(png, dpi=110)
     plt.close(figure)
     return png
+
+
+def plot_reliability(rows: list[tuple[str, list[tuple[float, float, int]]]], png: str | Path, *,
+                     title: str) -> Path:
+    """A reliability diagram: accuracy against confidence per bin (``evaluate.calibration_bins``), one line
+    per row, the diagonal for perfect calibration, and the count of questions per bin as marker size."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#888", linewidth=1, label="calibrated")
+    for name, table in rows:
+        if table:
+            conf, acc, counts = zip(*table, strict=True)
+            ax.plot(conf, acc, marker="o", linewidth=1.2, label=name)
+            ax.scatter(conf, acc, s=[8 + 4 * n for n in counts], alpha=0.35)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (winning share of samples)", fontsize=8)
+    ax.set_ylabel("accuracy", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title, fontsize=9)
+    figure.tight_layout()
+    png = Path(png)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(png, dpi=110)
+    plt.close(figure)
+    return png
