@@ -12,7 +12,8 @@ How it works:
 * Raw tracks are cleaned up before counting (``vidagent.tools.tracklets``): one object tracked twice
   as two classes is folded into one track, weak tracks are dropped, and fragments of one object (broken
   by an occluder, or by a color read that changed as it shrank) are joined.
-* Each track gets a color by voting over its boxes, weighted by box area (``vidagent.tools.colors``).
+* Each track gets a color by voting over its boxes, weighted by box area; each box's color is its sprite's
+  paint, not its dark parts (pants, tires) or the background (``vidagent.tools.colors``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from vidagent.tools.colors import box_color
+from vidagent.tools.colors import COLOR_VERSION, box_color
 from vidagent.tools.defaults import (
     CONFIGS_DIR,
     DETECTOR_WEIGHTS,
@@ -173,7 +174,8 @@ class ObjectDetector:
             self.model = YoloModel(self.weights, self.imgsz, self.conf, self.iou)
 
     def fingerprint(self) -> str:
-        return (f"yolo:{weights_fingerprint(self.weights)}:{self.imgsz}:{self.conf}:{self.iou}:"
+        # the color version too: track colors (and the fragment joins that compare them) depend on it
+        return (f"yolo:{weights_fingerprint(self.weights)}:{COLOR_VERSION}:{self.imgsz}:{self.conf}:{self.iou}:"
                 f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.min_track_conf}:{self.merge_gap_s}:"
                 f"{self.recolor_gap_s}:{self.still_gap_s}:{self.duplicate_iou}:{self.association_scale}")
 

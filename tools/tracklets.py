@@ -7,7 +7,7 @@ the world's val split (``data`` of ``vidagent world generate``, 56 videos), the 
 * **duplicates**: one object detected as two classes at once (a white ball that is also a box), each
   tracked on its own: same boxes at the same times;
 * **fragments whose color changed**: a person walking away shrinks to a few pixels and its color reads
-  "black" (the outline dominates), so the old rule "merge only same-color fragments" kept them apart;
+  "black" (the few pixels left were its dark pants and hair), so the old rule "merge only same-color fragments" kept them apart;
 * **fragments after a long occlusion**: hidden for more than ``max_gap_s``, re-found where it was hidden;
 * **weak tracks**: a few low-confidence boxes on background texture.
 
