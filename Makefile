@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_tools.py
 	$(BIN)/python benchmarks/bench_planner.py
 	$(BIN)/python benchmarks/bench_real.py
+	$(BIN)/python benchmarks/bench_color.py
 
 clean-venv:
 	rm -rf $(VENV)
