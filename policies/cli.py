@@ -84,6 +84,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tool-calls", type=int, default=4, help="tool-call budget per question")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="wall-clock budget per question (no new step starts after it; default: none)")
+    parser.add_argument("--samples", type=int, default=1, metavar="N",
+                        help="self-consistency: vote over N sampled runs per question (planner rows); the rows "
+                             "get the vote's calibration (ECE) and OUT.reliability.png (default 1: greedy)")
+    parser.add_argument("--adaptive", type=int, default=None, metavar="K",
+                        help="with --samples: draw K first and stop when they agree")
     parser.add_argument("--max-new-tokens", type=int, default=96, help="tokens per planner reply")
     parser.add_argument("--concurrency", type=int, default=8, help="questions run at once (LLM calls batched)")
     parser.add_argument("--out", default="results/eval", help="writes OUT.json and OUT.md")

@@ -50,8 +50,8 @@ class CommonConfig:
     planner: str = _help("planner to start from: 'base' (SmolLM2-135M-Instruct without adapter), a model "
                          "directory, or a LoRA adapter directory (trained further, e.g. the SFT output)",
                          default="base")
-    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside",
-                     default="runs/planner")
+    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside; "
+                     "training writes under runs/ (git-ignored) unless told otherwise", default="runs/planner")
     tools: str = _help("tool profile of the environment: 'world-truth' answers the default tools from the "
                        "world's ground truth (fast, exact); 'world' runs them with the world-trained models",
                        default="world-truth")
@@ -112,6 +112,8 @@ class SFTConfig(CommonConfig):
     tokens only). Fields map to ``trl.SFTConfig`` in ``vidagent.policies.sft.trl_config``; ``trl_args`` passes
     any other TRL field through."""
 
+    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside; "
+                     "training writes under runs/ (git-ignored) unless told otherwise", default="runs/sft")
     epochs: int = _help("passes over the trajectories (TRL num_train_epochs)", default=2)
     batch_size: int = _help("trajectories per optimizer step (TRL: gradient_accumulation_steps over "
                             "per_device_train_batch_size sequences, 1 unless --trl-args sets it)", default=4)
@@ -150,13 +152,16 @@ class SFTConfig(CommonConfig):
 class GRPOConfig(CommonConfig):
     """GRPO on TRL's GRPOTrainer; rollouts run the planner graph (``vidagent.policies.rollout``)."""
 
+    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside; "
+                     "training writes under runs/ (git-ignored) unless told otherwise", default="runs/grpo")
     learning_rate: float = _help("AdamW learning rate", default=5e-5)
     steps: int = _help("optimizer steps (each: questions_per_step x group_size rollouts)", default=20)
     group_size: int = _help("rollouts per question (GRPO group; TRL num_generations)", default=4)
     questions_per_step: int = _help("distinct questions per optimizer step", default=2)
     micro_batch: int = _help("rollouts per forward/backward pass (gradient accumulation over the step's "
-                             "rollouts); memory grows with it: 8 rollouts of ~2k tokens at once took 23 GB on "
-                             "SmolLM2-135M", default=2)
+                             "rollouts); memory grows with it: on SmolLM2-135M with LoRA each ~1.5k-token "
+                             "rollout of a pass holds ~3-5 GB of activations on a CPU, and a pass of several "
+                             "pads them to the longest (docs/training.md, Memory)", default=1)
     loss_type: str = _help("TRL loss: dapo (token-level, TRL default), dr_grpo (no length/std bias) or grpo",
                            default="dapo")
     beta: float = _help("KL coefficient against the starting policy (0 = no reference model, TRL default)",
@@ -285,6 +290,19 @@ def config_from_args(cls: type, args: argparse.Namespace) -> Any:
 
     (config,) = HfArgumentParser(cls).parse_dict(vars(args), allow_extra_keys=True)
     return config
+
+
+def checkpointing_alias(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with transformers' deprecated ``gradient_checkpointing[_kwargs]`` under their new names
+    ``activation_checkpointing[_kwargs]``: transformers reads the old name only while the new one is unset, so
+    an old name in --trl-args (configs/grpo_gpu.json) would be ignored silently next to our explicit default."""
+    renamed = dict(options)
+    for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                     ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+        if old in renamed:
+            value = renamed.pop(old)
+            renamed.setdefault(new, value)
+    return renamed
 
 
 def check_trl_fields(options: dict[str, Any], trl_class: type, *, source: str) -> None:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from vidagent.agent.parsing import ANSWER_OPEN
+from vidagent.agent.sampling import SamplingPlan
 from vidagent.errors import ConfigError, ToolCrash, VidagentError
 from vidagent.policies.environment import QUESTIONS_FILE_STAMP
 from vidagent.tasks.questions import GENERATOR_VERSION, UNVERSIONED, Question
@@ -179,15 +180,18 @@ def cites_evidence(answer: Any) -> bool:
 
 def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions: Sequence[Question],
                    video_path: Callable[[Question], str], *, max_tool_calls: int, concurrency: int,
-                   timeout_s: float | None = None) -> RowReport:
+                   timeout_s: float | None = None, samples: int | SamplingPlan = 1) -> RowReport:
     """Run the planner graph with ``chat`` on every question (``concurrency`` at once, LLM calls batched);
-    ``timeout_s`` is each question's wall-clock budget."""
+    ``timeout_s`` is each question's wall-clock budget; ``samples`` votes over sampled runs per question
+    (the outcomes then carry the vote's confidence)."""
     from vidagent.agent.api import Agent  # noqa: PLC0415
     from vidagent.policies.rollout import run_questions  # noqa: PLC0415
 
     agent = Agent(chat, toolbox, max_tool_calls=max_tool_calls, timeout_s=timeout_s)
     started = time.perf_counter()
-    results = run_questions(agent, questions, video_path, concurrency=concurrency, progress=name, keep_crashes=True)
+    plan = samples if isinstance(samples, SamplingPlan) else SamplingPlan(samples=samples)
+    results = run_questions(agent, questions, video_path, concurrency=concurrency, progress=name, keep_crashes=True,
+                            samples=plan)
     wall = time.perf_counter() - started
     outcomes = []
     for question, result in zip(questions, results, strict=True):
@@ -203,8 +207,9 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
                                 result.stats.prompt_tokens + result.stats.completion_tokens,
                                 # concurrent runs share the wall clock: charge each its share of it
                                 wall / len(questions), _jsonable(prediction),
-                                evidence=cites_evidence(result.answer) if result.answered else None))
-    return RowReport.from_outcomes(name, spec, outcomes)
+                                evidence=cites_evidence(result.answer) if result.answered else None,
+                                confidence=result.consensus.confidence if result.consensus is not None else None))
+    return RowReport.from_outcomes(name, spec, outcomes, samples=plan.samples)
 
 
 def evaluate_oracle(toolbox: Toolbox, questions: Sequence[Question], video_path: Callable[[Question], str],
@@ -456,6 +461,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
     from vidagent.policies.environment import make_toolbox  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
+    plan = SamplingPlan(samples=args.samples, adaptive_k=args.adaptive)  # bad flags fail before any loading
     questions, video_path, world, version, suite_meta = load_eval_questions(args)
     tools = args.tools or default_tools(args.questions is not None)
     toolbox = make_toolbox(tools, world, load_tool_specs(args.tool))
@@ -464,9 +470,12 @@ def run_eval_command(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"unknown rows {sorted(unknown)}", "use prior, base, planners, oracle")
     options = dict(max_new_tokens=args.max_new_tokens, batch=args.concurrency)
+    voted = ""  # the row names say when rows vote
+    if plan.samples > 1:
+        voted = f", vote of {plan.samples}" + (f" (adaptive {plan.adaptive_k})" if plan.adaptive_k else "")
     meta = {**suite_meta, "tools": tools, "questions": len(questions),
             "seed": args.seed, "max_tool_calls": args.max_tool_calls, "max_new_tokens": args.max_new_tokens,
-            "timeout_s": args.timeout,
+            "timeout_s": args.timeout, "samples": args.samples, "adaptive": args.adaptive,
             "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
     title = f"{meta['suite']} ({tools} tools)"
     rows: list[RowReport] = []
@@ -481,16 +490,16 @@ def run_eval_command(args: argparse.Namespace) -> int:
             elif row == "base":
                 # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
                 chat = load_eval_planner("base", guide_format=True, **options)
-                rows.append(evaluate_agent("zero-shot base planner", "base", chat, toolbox, questions, video_path,
-                                           max_tool_calls=args.max_tool_calls, concurrency=args.concurrency,
-                                           timeout_s=args.timeout))
+                rows.append(evaluate_agent("zero-shot base planner" + voted, "base", chat, toolbox, questions,
+                                           video_path, max_tool_calls=args.max_tool_calls,
+                                           concurrency=args.concurrency, timeout_s=args.timeout, samples=plan))
             elif row == "planners":
                 for item in args.planner:
                     name, spec = parse_planner(item)
                     chat = load_eval_planner(spec, **options)
-                    rows.append(evaluate_agent(name, spec, chat, toolbox, questions, video_path,
+                    rows.append(evaluate_agent(name + voted, spec, chat, toolbox, questions, video_path,
                                                max_tool_calls=args.max_tool_calls, concurrency=args.concurrency,
-                                               timeout_s=args.timeout))
+                                               timeout_s=args.timeout, samples=plan))
             else:
                 rows.append(evaluate_oracle(toolbox, questions, video_path, f"oracle programs, {tools} tools"))
                 if rows[-1].skipped:
@@ -511,4 +520,10 @@ def run_eval_command(args: argparse.Namespace) -> int:
         raise ConfigError("no rows to run", "pass --rows prior,base,oracle or --rows planners with --planner SPEC")
     print(markdown_table(rows, title=title))
     print(f"wrote {json_path} and {md_path}")
+    sampled = [(r.name, calibration_bins(r.outcomes)) for r in rows if r.samples > 1]
+    if sampled:
+        from vidagent.policies.plots import plot_reliability  # noqa: PLC0415
+
+        png = plot_reliability(sampled, Path(args.out).with_suffix(".reliability.png"), title=title)
+        print(f"wrote {png} (confidence against accuracy)")
     return 0

@@ -18,7 +18,12 @@ reference model unless ``beta > 0``.
 Multi-GPU runs use the same code through ``accelerate launch`` (configs/ at the repository root).
 
 Output: ``OUT/`` the planner (LoRA adapter), ``OUT/checkpoint-N/`` TRL checkpoints (``--resume``),
-``OUT/grpo_log.jsonl`` one record per step and ``OUT/grpo_curves.png``.
+``OUT/grpo_log.jsonl`` one record per step and ``OUT/grpo_curves.png``; TRL's model card ``OUT/README.md``.
+A run that fails or is interrupted before its first checkpoint removes the ``OUT`` it created.
+
+Progress (``log``, stdout): what is loading, then per step the rollouts done as they finish and one line
+when the step ends (``format_step``: reward, accuracy, share of zero-variance groups, loss, seconds, peak
+memory). TRL's own printing of its log dicts is switched off (``PrinterCallback`` removed, no tqdm).
 """
 
 from __future__ import annotations
@@ -26,10 +31,22 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vidagent.policies.config import GRPOConfig, check_trl_fields
+from vidagent.errors import ConfigError
+from vidagent.policies.config import GRPOConfig, check_trl_fields, checkpointing_alias
+from vidagent.policies.training_run import (
+    card_base_model,
+    card_names_base,
+    latest_trl_checkpoint,
+    peak_memory,
+    run_directory,
+)
 
 LOG_FILE = "grpo_log.jsonl"
 CURVES = [("reward", "reward (sum of parts)"), ("accuracy", "accuracy reward"),
@@ -62,14 +79,20 @@ def trl_config(config: GRPOConfig, **overrides: Any) -> Any:
         max_grad_norm=config.max_grad_norm, lr_scheduler_type="constant", warmup_steps=0,
         save_strategy="steps", save_steps=config.save_steps, save_only_model=False, logging_steps=1,
         report_to=[], seed=config.seed, use_cpu=_use_cpu(), bf16=False, fp16=False,
-        gradient_checkpointing=False, remove_unused_columns=False, dataloader_num_workers=0,
-        disable_tqdm=True,
+        # off, unlike TRL's default: on a CPU, recomputing every layer in the backward pass doubled the update
+        # time (4 rollouts of 1.4k tokens, SmolLM2-135M + LoRA: 26 -> 50 s) to save 1.6 GB of 4.7 (docs/training.md)
+        activation_checkpointing=False, remove_unused_columns=False, dataloader_num_workers=0,
+        disable_tqdm=True,  # no tqdm bar; the PrinterCallback it brings instead is removed in make_trainer
     )
     # an unknown key (a typo in --trl-args) is a ConfigError with the closest field names, not TRL's TypeError
     check_trl_fields(overrides, TRLConfig, source=f"--trl-args {config.trl_args}" if config.trl_args
                      else "trl overrides")
-    options.update(overrides)
-    return TRLConfig(**options)
+    options.update(checkpointing_alias(overrides))
+    try:
+        return TRLConfig(**options)
+    except (TypeError, ValueError) as error:  # TRL's own checks of values (e.g. incompatible batch sizes)
+        raise ConfigError(f"trl.GRPOConfig rejected the settings: {error}",
+                          "change the flag or --trl-args field it names (vidagent train grpo --help)") from None
 
 
 def _use_cpu() -> bool:
@@ -79,8 +102,11 @@ def _use_cpu() -> bool:
 
 
 def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list[Any], video_path: Any,
-                 toolbox: Any, **trl_overrides: Any) -> Any:
-    """A ``VidagentGRPOTrainer`` for ``model`` (a PeftModel for LoRA, or a plain model for full training)."""
+                 toolbox: Any, *, log: Callable[[str], Any] = print, base_name: str | None = None,
+                 **trl_overrides: Any) -> Any:
+    """A ``VidagentGRPOTrainer`` for ``model`` (a PeftModel for LoRA, or a plain model for full training),
+    printing its progress to ``log``; ``base_name`` is the base model its model card names."""
+    from transformers import PrinterCallback  # noqa: PLC0415
     from vidagent.policies.rewards import DEFAULT_REWARDS  # noqa: PLC0415
     from vidagent.policies.rollout import GraphRollout  # noqa: PLC0415
 
@@ -93,7 +119,11 @@ def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list
         train_dataset=question_dataset(questions), processing_class=tokenizer, rollout_func=rollout,
     )
     trainer.advantage_noise = config.advantage_noise
-    trainer.add_callback(jsonl_callback(Path(config.out) / LOG_FILE))
+    trainer.card_base_model = card_base_model(base_name) if base_name is not None else None
+    trainer.remove_callback(PrinterCallback)  # our step line replaces its raw dict print
+    progress = progress_callback(Path(config.out) / LOG_FILE, log, micro_batch=config.micro_batch)
+    rollout.progress = progress.rollouts_done
+    trainer.add_callback(progress)
     return trainer
 
 
@@ -102,12 +132,28 @@ def vidagent_trainer_class() -> Any:
     """``GRPOTrainer`` plus Gaussian advantage noise and episode metrics (tool calls, answered share)."""
     import torch  # noqa: PLC0415
     from trl import GRPOTrainer  # noqa: PLC0415
+    from vidagent.policies.sft import _score_targets_only_on_cpu  # noqa: PLC0415
 
     class VidagentGRPOTrainer(GRPOTrainer):
         advantage_noise: float = 0.0
+        card_base_model: str | None = None  # the base model TRL's model card names (see card_names_base)
+
+        def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+            with card_names_base(self.model, self.card_base_model):
+                super().create_model_card(*args, **kwargs)
+
+        def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any) -> Any:
+            # the completion positions only through the LM head on a CPU too, as TRL does on GPUs: the prompt
+            # is ~2/3 of each sequence, and scoring every position makes [tokens x 32768] float temporaries
+            with _score_targets_only_on_cpu():
+                return super()._get_per_token_logps_and_entropies(*args, **kwargs)
 
         def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-            output = super()._generate_and_score_completions(inputs)
+            with warnings.catch_warnings():
+                # TRL 1.16 calls the deprecated `gradient_checkpointing_*` names here; transformers warns each step
+                warnings.filterwarnings("ignore", message=r"`\w*gradient_checkpointing\w*` is deprecated",
+                                        category=FutureWarning)
+                output = super()._generate_and_score_completions(inputs)
             mode = "train" if self.model.training else "eval"
             if self.advantage_noise > 0 and mode == "train":
                 # TinyLLaVA-Video-R1: N(0, sigma^2) noise so that groups with equal rewards still update
@@ -125,11 +171,8 @@ def vidagent_trainer_class() -> Any:
     return VidagentGRPOTrainer
 
 
-def jsonl_callback(path: Path) -> Any:
-    """Write one JSON line per logged step with short names (the curves read them)."""
-    from transformers import TrainerCallback  # noqa: PLC0415
-
-    names = {"reward": "reward", "rewards/accuracy_reward/mean": "accuracy",
+# TRL's log keys -> the short names of OUT/grpo_log.jsonl (the curves read them)
+LOG_NAMES = {"reward": "reward", "rewards/accuracy_reward/mean": "accuracy",
              "rewards/format_reward/mean": "format", "rewards/length_reward/mean": "length",
              "rewards/efficiency_reward/mean": "efficiency", "frac_reward_zero_std": "zero_variance_share",
              "completions/mean_length": "completion_length", "episode/tool_calls": "tool_calls",
@@ -137,56 +180,138 @@ def jsonl_callback(path: Path) -> Any:
              "loss": "loss", "grad_norm": "grad_norm", "kl": "kl", "entropy": "entropy",
              "clip_ratio/region_mean": "clip_ratio", "step_time": "step_seconds"}
 
-    class JsonlLog(TrainerCallback):
+
+def format_step(step: int, total: int, logs: dict[str, Any], seconds: float, memory: str) -> str:
+    """The one progress line of a finished GRPO step, from TRL's log dict of that step."""
+
+    def number(key: str, spec: str) -> str:
+        value = logs.get(key)
+        return "-" if value is None else format(float(value), spec)
+
+    zero = logs.get("frac_reward_zero_std")
+    return (f"step {step}/{total}: reward {number('reward', '.3f')}, "
+            f"accuracy {number('rewards/accuracy_reward/mean', '.2f')}, "
+            f"zero-variance groups {'-' if zero is None else f'{float(zero):.0%}'}, "
+            f"loss {number('loss', '.4f')}, {seconds:.0f} s, {memory}")
+
+
+HEARTBEAT_S = 30.0  # while a step's rollouts run (they finish together, batched), a line this often
+
+
+def progress_callback(path: Path, log: Callable[[str], Any] = print, *, micro_batch: int = 1,
+                      heartbeat_s: float = HEARTBEAT_S) -> Any:
+    """A ``TrainerCallback`` that writes one JSON line per optimizer step to ``path`` and talks on ``log``: the
+    step starting; while its rollouts run, how many are done every ``heartbeat_s`` and as they finish
+    (``rollouts_done``, GraphRollout's progress hook); the update's micro-batches at every quarter; and
+    ``format_step``'s line when the step ends. Built lazily: importing transformers is slow."""
+    from transformers import TrainerCallback  # noqa: PLC0415
+
+    class GRPOProgress(TrainerCallback):
+        def __init__(self) -> None:
+            self._began = time.perf_counter()
+            self._step, self._micro, self._micro_total = 0, 0, 1
+            self._rollouts = (0, 0)  # (done, total) of the batch being generated
+            self._batch_done = threading.Event()  # the heartbeat thread prints until it is set
+
+        def seconds(self) -> float:
+            return time.perf_counter() - self._began
+
+        def on_step_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._began = time.perf_counter()
+            self._step, self._micro = state.global_step + 1, 0
+            self._micro_total = args.gradient_accumulation_steps
+            if state.is_world_process_zero:
+                log(f"step {self._step}/{state.max_steps}: rollouts through the planner graph ...")
+
+        def rollouts_done(self, done: int, total: int) -> None:
+            """GraphRollout's hook: (0, total) when a batch starts, then after each finished rollout; a line
+            at every quarter and at the last (the heartbeat covers the wait)."""
+            self._rollouts = (done, total)
+            if done == 0:
+                self._batch_done.clear()
+                threading.Thread(target=self._heartbeat, daemon=True, name="vidagent-grpo-heartbeat").start()
+                return
+            if done == total:
+                self._batch_done.set()
+            elif done % max(1, total // 4):
+                return
+            if done == total:
+                log(f"  rollouts {done}/{total} done ({self.seconds():.0f} s, {peak_memory()}); update in "
+                    f"{-(-total // micro_batch)} micro-batches of {micro_batch}")
+            else:
+                log(f"  rollouts {done}/{total} done ({self.seconds():.0f} s)")
+
+        def _heartbeat(self) -> None:
+            while not self._batch_done.wait(heartbeat_s):
+                done, total = self._rollouts
+                log(f"  rollouts {done}/{total} done ({self.seconds():.0f} s)")
+
+        def on_substep_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._micro += 1
+            if state.is_world_process_zero and not self._micro % max(1, self._micro_total // 4):
+                log(f"  update {self._micro}/{self._micro_total} micro-batches ({self.seconds():.0f} s)")
+
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
             if not logs or "loss" not in logs or not state.is_world_process_zero:
                 return
+            seconds, memory = self.seconds(), peak_memory()
             record = {"step": state.global_step}
-            record.update({short: logs[long] for long, short in names.items() if long in logs})
+            record.update({short: logs[long] for long, short in LOG_NAMES.items() if long in logs})
+            record["seconds"] = round(seconds, 2)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
+            log(format_step(state.global_step, state.max_steps, logs, seconds, memory))
 
-    return JsonlLog()
+        def on_train_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self._batch_done.set()
 
-
-def latest_trl_checkpoint(out: str | Path) -> str | None:
-    found = [p for p in Path(out).glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    best = max(found, key=lambda p: int(p.name.split("-")[1]), default=None)
-    return str(best) if best is not None else None
+    return GRPOProgress()
 
 
 def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, base_name: str = "default",
                questions: list[Any] | None = None, video_path: Any = None, toolbox: Any = None,
-               **trl_overrides: Any) -> Path:
+               log: Callable[[str], Any] = print, **trl_overrides: Any) -> Path:
     """Run GRPO (resuming from the latest ``OUT/checkpoint-N`` with ``config.resume``); return the planner
-    directory. Arguments other than ``config`` are for tests and notebooks."""
+    directory. Progress goes to ``log``. A run that fails or is interrupted before its first checkpoint
+    removes the ``OUT`` it made (``run_directory``). Arguments other than ``config`` are for tests and
+    notebooks."""
     from vidagent.offline import prepare_training_env  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
     from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     prepare_training_env()
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    config.write(out / "grpo_config.json")
-    if model is None:
-        model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
-                                                      config.lora_dropout)
-    else:
-        model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
-    if questions is None:
+    started = time.perf_counter()
+    if questions is None:  # the cheap checks first: a bad world or --trl-args fails before the model loads
+        log(f"GRPO: reading the world {config.world} ...")
         world = WorldData.load(config.world)
         questions = world.questions(config.split, config.questions, seed=config.seed)
         video_path, toolbox = world.video_path, make_toolbox(config.tools, world, load_tool_specs(config.tool))
-    trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox,
-                           **{**config.trl_overrides(), **trl_overrides})
-    checkpoint = latest_trl_checkpoint(out) if config.resume else None
-    if not config.resume and (out / LOG_FILE).exists():
-        (out / LOG_FILE).unlink()  # a fresh run starts a fresh log
-    trainer.train(resume_from_checkpoint=checkpoint)
-    save_planner(trainer.model, tokenizer, out, base_name)
-    plot_grpo(out)
+    overrides = {**config.trl_overrides(), **trl_overrides}
+    log("GRPO: loading TRL ...")
+    trl_config(config, **overrides)  # an unknown or invalid TRL field is a ConfigError now, not after loading
+    with run_directory(config.out, "train grpo") as out:
+        config.write(out / "grpo_config.json")
+        if model is None:
+            log(f"GRPO: loading the planner {config.planner!r} ...")
+            model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
+                                                          config.lora_dropout)
+        else:
+            model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
+        trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox, log=log,
+                               base_name=base_name, **overrides)
+        checkpoint = latest_trl_checkpoint(out) if config.resume else None
+        if not config.resume and (out / LOG_FILE).exists():
+            (out / LOG_FILE).unlink()  # a fresh run starts a fresh log
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        log(f"GRPO: {config.steps} steps of {config.batch_rollouts} rollouts ({config.questions_per_step} "
+            f"questions x group {config.group_size}) over {len(questions)} questions, tools {config.tools}; "
+            f"{trainable:,} trainable parameters; ready in {time.perf_counter() - started:.0f} s"
+            + (f"; resuming from {checkpoint}" if checkpoint else ""))
+        trainer.train(resume_from_checkpoint=checkpoint)
+        save_planner(trainer.model, tokenizer, out, base_name)
+        plot_grpo(out)
     return out
 
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from vidagent.agent.api import Agent, Result
+from vidagent.agent.sampling import SamplingPlan
 from vidagent.errors import ToolCrash
 from vidagent.policies.trajectories import Trajectory, trajectory_from_result
 from vidagent.tasks.questions import Question
@@ -30,23 +31,33 @@ from vidagent.tools.toolbox import Toolbox
 
 
 def run_questions(agent: Agent, questions: Sequence[Question], video_path: Callable[[Question], str], *,
-                  concurrency: int, progress: str | None = None,
-                  keep_crashes: bool = False) -> list[Result | ToolCrash]:
+                  concurrency: int, progress: str | None = None, keep_crashes: bool = False,
+                  on_done: Callable[[int, int], Any] | None = None,
+                  samples: int | SamplingPlan = 1) -> list[Result | ToolCrash]:
     """Answer ``questions`` with ``agent``, ``concurrency`` at a time (a local model batches their calls).
 
     ``progress`` names a progress bar on stderr (evaluation); training rollouts leave it off. A tool that
     crashes (a bug, not a tool mistake) stops everything, unless ``keep_crashes``: then that question's
-    entry is the ``ToolCrash`` and the others go on (evaluation counts it as a crash).
+    entry is the ``ToolCrash`` and the others go on (evaluation counts it as a crash). ``on_done(done, total)``
+    is called as each question finishes, in the order they finish (GRPO's progress lines). ``samples``
+    answers each question by a vote over sampled runs (``Agent.ask``).
     """
+    finished = [0]
+    count_lock = threading.Lock()
 
     def ask(question: Question) -> Result | ToolCrash:
         try:
-            return agent.ask(video_path(question), question.text, answer_type=question.answer_type,
-                             choices=question.choices or None)
+            result: Result | ToolCrash = agent.ask(video_path(question), question.text, samples=samples,
+                                                   answer_type=question.answer_type, choices=question.choices or None)
         except ToolCrash as crash:
             if not keep_crashes:
                 raise
-            return crash
+            result = crash
+        if on_done is not None:
+            with count_lock:  # one call at a time, in order
+                finished[0] += 1
+                on_done(finished[0], len(questions))
+        return result
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="vidagent-rollout") as pool:
         results = pool.map(ask, questions)
@@ -70,6 +81,8 @@ class GraphRollout:
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.last_trajectories: list[Trajectory] = []  # for logging by the trainer
+        # called with (done, total) as each rollout of a batch finishes: the trainer's progress lines
+        self.progress: Callable[[int, int], Any] | None = None
         self._chat: Any = None
         self._lock = threading.Lock()
 
@@ -117,8 +130,11 @@ class GraphRollout:
             agent = Agent(chat, self.toolbox, max_tool_calls=self.max_tool_calls, frame_budget=None)
             was_training = model.training
             model.eval()
+            if self.progress is not None:
+                self.progress(0, len(questions))  # the batch starts
             try:
-                results = run_questions(agent, questions, self.video_path, concurrency=len(questions))
+                results = run_questions(agent, questions, self.video_path, concurrency=len(questions),
+                                        on_done=self.progress)
             finally:
                 model.train(was_training)
             return [trajectory_from_result(q.id, r, chat, generated=True)

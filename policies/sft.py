@@ -18,7 +18,10 @@ What vidagent adds:
 - the mapping of ``SFTConfig`` to ``trl.SFTConfig`` (``trl_config``; ``--trl-args FILE`` passes more fields);
 - on a CPU, TRL's LM head scores the target positions only, as it does on GPUs (``_score_targets_only_on_cpu``);
 - ``OUT/sft_log.jsonl`` (one record per optimizer step) and ``OUT/sft_loss.png``;
-- the planner directory: ``OUT/`` is a loadable planner (LoRA adapter or full model, ``save_planner``).
+- the planner directory: ``OUT/`` is a loadable planner (LoRA adapter or full model, ``save_planner``);
+  TRL's model card ``OUT/README.md`` names the base model (``card_names_base``);
+- a run that fails or is interrupted before its first checkpoint removes the ``OUT`` it created
+  (``vidagent.policies.training_run.run_directory``); with checkpoints it says how to ``--resume``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from vidagent.errors import ConfigError
-from vidagent.policies.config import SFTConfig, check_trl_fields
+from vidagent.policies.config import SFTConfig, check_trl_fields, checkpointing_alias
+from vidagent.policies.training_run import (
+    card_base_model,
+    card_names_base,
+    latest_trl_checkpoint,
+    run_directory,
+)
 from vidagent.policies.trajectories import Trajectory
 
 LOG_FILE = "sft_log.jsonl"
@@ -86,16 +95,23 @@ def trl_config(config: SFTConfig, **overrides: Any) -> Any:
     # an unknown key (a typo in --trl-args) is a ConfigError with the closest field names, not TRL's TypeError
     check_trl_fields(overrides, TRLConfig, source=f"--trl-args {config.trl_args}" if config.trl_args
                      else "trl overrides")
-    options.update(overrides)
-    return TRLConfig(**options)
+    options.update(checkpointing_alias(overrides))
+    try:
+        return TRLConfig(**options)
+    except (TypeError, ValueError) as error:  # TRL's own checks of values (e.g. incompatible batch sizes)
+        raise ConfigError(f"trl.SFTConfig rejected the settings: {error}",
+                          "change the flag or --trl-args field it names (vidagent train sft --help)") from None
 
 
 def make_trainer(config: SFTConfig, model: Any, tokenizer: Any, trajectories: list[Trajectory], *,
-                 callbacks: list[Any] | None = None, **trl_overrides: Any) -> Any:
-    """A ``VidagentSFTTrainer`` for ``model`` (a PeftModel for LoRA, or a plain model for full training)."""
+                 callbacks: list[Any] | None = None, base_name: str | None = None, **trl_overrides: Any) -> Any:
+    """A ``VidagentSFTTrainer`` for ``model`` (a PeftModel for LoRA, or a plain model for full training);
+    ``base_name`` is the base model its model card names."""
     trainer_class = vidagent_trainer_class()
-    return trainer_class(model=model, args=trl_config(config, **trl_overrides),
-                         train_dataset=sft_dataset(trajectories), processing_class=tokenizer, callbacks=callbacks)
+    trainer = trainer_class(model=model, args=trl_config(config, **trl_overrides),
+                            train_dataset=sft_dataset(trajectories), processing_class=tokenizer, callbacks=callbacks)
+    trainer.card_base_model = card_base_model(base_name) if base_name is not None else None
+    return trainer
 
 
 @contextmanager
@@ -138,6 +154,12 @@ def vidagent_trainer_class() -> Any:
     from trl import SFTTrainer  # noqa: PLC0415
 
     class VidagentSFTTrainer(SFTTrainer):
+        card_base_model: str | None = None  # the base model TRL's model card names (see card_names_base)
+
+        def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+            with card_names_base(self.model, self.card_base_model):
+                super().create_model_card(*args, **kwargs)
+
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
             with _score_targets_only_on_cpu():
@@ -147,14 +169,15 @@ def vidagent_trainer_class() -> Any:
     return VidagentSFTTrainer
 
 
-def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any) -> list[Trajectory]:
-    """Oracle-program replays of ``config.questions`` questions of the world's ``config.split``."""
+def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world: Any = None) -> list[Trajectory]:
+    """Oracle-program replays of ``config.questions`` questions of the world's ``config.split`` (``world``: the
+    ``WorldData`` of ``config.world`` when already loaded)."""
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
     from vidagent.policies.trajectories import oracle_trajectories  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
-    world = WorldData.load(config.world)
+    world = world if world is not None else WorldData.load(config.world)
     toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
     questions = world.questions(config.split, config.questions, seed=config.seed)
     chat = local_chat_model(model, tokenizer)
@@ -167,12 +190,13 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any) -> lis
     return [t for t in trajectories if len(t.ids) <= config.max_length]
 
 
-def load_or_build_trajectories(config: SFTConfig, tokenizer: Any, model: Any, out: Path) -> list[Trajectory]:
+def load_or_build_trajectories(config: SFTConfig, tokenizer: Any, model: Any, out: Path,
+                               world: Any = None) -> list[Trajectory]:
     """Replays are cached in ``OUT/sft_trajectories.jsonl`` so that a resumed run trains on the same data."""
     path = out / TRAJECTORY_FILE
     if config.resume and path.is_file():
         return [Trajectory.from_dict(json.loads(line)) for line in path.read_text().splitlines() if line]
-    trajectories = build_sft_trajectories(config, tokenizer, model)
+    trajectories = build_sft_trajectories(config, tokenizer, model, world)
     with path.open("w", encoding="utf-8") as handle:
         for t in trajectories:
             handle.write(json.dumps(t.to_dict()) + "\n")
@@ -184,49 +208,60 @@ def train_sft(config: SFTConfig, *, model: Any = None, tokenizer: Any = None, ba
               **trl_overrides: Any) -> SFTResult:
     """Run SFT (resuming from the latest ``OUT/checkpoint-N`` with ``config.resume``). ``model``/``tokenizer``/
     ``trajectories``/``callbacks`` may be given (tests, notebooks); otherwise they come from
-    ``config.planner`` and oracle replays over ``config.world``."""
+    ``config.planner`` and oracle replays over ``config.world``. A run that fails or is interrupted before
+    its first checkpoint removes the ``OUT`` it made (``run_directory``)."""
     import torch  # noqa: PLC0415
     from transformers import PrinterCallback  # noqa: PLC0415
-    from vidagent.policies.grpo import latest_trl_checkpoint  # noqa: PLC0415
+    from vidagent.policies.environment import WorldData  # noqa: PLC0415
     from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
 
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    config.write(out / "sft_config.json")
-    torch.manual_seed(config.seed)  # the LoRA initialisation (TRL seeds again before training)
-    if model is None:
-        model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
-                                                      config.lora_dropout)
-    else:
-        model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
-    if trajectories is None:
-        trajectories = load_or_build_trajectories(config, tokenizer, model, out)
-    if not trajectories:
-        raise ConfigError("no SFT trajectories", "use a world with train questions, or a larger --max-length")
+    world = None
+    if trajectories is None:  # the cheap checks first: a bad world or --trl-args fails before the model loads
+        log(f"SFT: reading the world {config.world} ...")
+        world = WorldData.load(config.world)
+        world.questions(config.split, 1)  # a ConfigError if the split has no questions
     overrides = {**config.trl_overrides(), **trl_overrides}
-    progress = jsonl_callback(out / LOG_FILE, log)
-    with _quiet_datasets():
-        trainer = make_trainer(config, model, tokenizer, trajectories, callbacks=[progress, *(callbacks or [])],
-                               **overrides)
-    trainer.remove_callback(PrinterCallback)  # our per-step line replaces its dict print
-    args = trainer.args
-    per_epoch = max(1, math.ceil(math.ceil(len(trajectories) / (args.per_device_train_batch_size * args.world_size))
-                                 / args.gradient_accumulation_steps))  # as transformers counts them
-    total = per_epoch * config.epochs
-    if config.max_steps:
-        total = min(total, config.max_steps)
-        args.max_steps = total  # a larger --max-steps never adds epochs
-    checkpoint = latest_trl_checkpoint(out) if config.resume else None
-    start = json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"] if checkpoint else 0
-    progress.start(start)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log(f"SFT: {len(trajectories)} trajectories, {total} steps ({config.epochs} epochs of {per_epoch}); "
-        f"{trainable:,} trainable parameters" + (f"; resuming at step {start} from {checkpoint}" if start else ""))
-    trainer.train(resume_from_checkpoint=checkpoint)
-    model = trainer.model
-    model.eval()
-    save_planner(model, tokenizer, out, base_name)
-    plot_sft(out)
+    log("SFT: loading TRL ...")
+    trl_config(config, **overrides)  # an unknown or invalid TRL field is a ConfigError now, not after loading
+    with run_directory(config.out, "train sft") as out:
+        config.write(out / "sft_config.json")
+        torch.manual_seed(config.seed)  # the LoRA initialisation (TRL seeds again before training)
+        if model is None:
+            log(f"SFT: loading the planner {config.planner!r} ...")
+            model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
+                                                          config.lora_dropout)
+        else:
+            model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
+        if trajectories is None:
+            log(f"SFT: oracle-program replays of {config.questions} {config.split} questions (cached in "
+                f"{out / TRAJECTORY_FILE}) ...")
+            trajectories = load_or_build_trajectories(config, tokenizer, model, out, world)
+        if not trajectories:
+            raise ConfigError("no SFT trajectories", "use a world with train questions, or a larger --max-length")
+        progress = jsonl_callback(out / LOG_FILE, log)
+        with _quiet_datasets():
+            trainer = make_trainer(config, model, tokenizer, trajectories, callbacks=[progress, *(callbacks or [])],
+                                   base_name=base_name, **overrides)
+        trainer.remove_callback(PrinterCallback)  # our per-step line replaces its dict print
+        args = trainer.args
+        per_epoch = max(1, math.ceil(math.ceil(len(trajectories) / (args.per_device_train_batch_size
+                                                                   * args.world_size))
+                                     / args.gradient_accumulation_steps))  # as transformers counts them
+        total = per_epoch * config.epochs
+        if config.max_steps:
+            total = min(total, config.max_steps)
+            args.max_steps = total  # a larger --max-steps never adds epochs
+        checkpoint = latest_trl_checkpoint(out) if config.resume else None
+        start = json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"] if checkpoint else 0
+        progress.start(start)
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        log(f"SFT: {len(trajectories)} trajectories, {total} steps ({config.epochs} epochs of {per_epoch}); "
+            f"{trainable:,} trainable parameters" + (f"; resuming at step {start} from {checkpoint}" if start else ""))
+        trainer.train(resume_from_checkpoint=checkpoint)
+        model = trainer.model
+        model.eval()
+        save_planner(model, tokenizer, out, base_name)
+        plot_sft(out)
     return SFTResult(out, trainer.state.global_step, progress.losses, len(trajectories))
 
 

@@ -237,3 +237,33 @@ def test_without_a_real_profile_a_questions_file_falls_back_to_the_default(monke
     monkeypatch.delitem(PROFILES, "real", raising=False)
     assert default_tools(questions_file=True) == DEFAULT_PROFILE
     assert "no tool profile 'real'" in capsys.readouterr().err
+
+
+def test_sampled_rows_vote_and_report_calibration(questions_file, tmp_path, fake_real, monkeypatch, capsys):
+    """--samples 3 on a planner row: each question is a vote of 3 runs; the row gets ECE and a reliability
+    PNG. The scripted planner answers "taxi" in two runs of three and "bus" in the third."""
+    import itertools
+    import threading
+
+    counter, lock = itertools.count(), threading.Lock()
+
+    def reply(_messages):
+        with lock:
+            return "<answer>taxi</answer>" if next(counter) % 3 else "<answer>bus</answer>"
+
+    monkeypatch.setattr(evaluate, "load_eval_planner",
+                        lambda spec, **options: ScriptedChatModel(replies=[reply], repeat_last=True))
+    out = tmp_path / "eval"
+    assert run("--questions", str(questions_file), "--videos", str(EXAMPLES), "--rows", "planners",
+               "--planner", "scripted=default", "--samples", "3", "--concurrency", "1", "--out", str(out)) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    (row,) = data["rows"]
+    assert row["name"] == "scripted, vote of 3" and row["samples"] == 3 and data["samples"] == 3
+    confidence = {o["id"]: o["confidence"] for o in row["outcomes"]}
+    assert confidence["own-taxi"] == pytest.approx(2 / 3)  # a label question: "taxi" 2 votes, "bus" 1
+    assert {round(c, 3) for c in confidence.values()} <= {0.0, 0.333, 0.667}  # "taxi" is no number
+    assert row["ece"] is not None and 0.0 <= row["ece"] <= 1.0
+    assert "| samples | ECE |" in out.with_suffix(".md").read_text()
+    assert out.with_suffix(".reliability.png").read_bytes()[:4] == b"\x89PNG"
+    assert run("--questions", str(questions_file), "--samples", "0") == 2
+    assert "samples must be" in capsys.readouterr().err

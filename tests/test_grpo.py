@@ -57,9 +57,14 @@ def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tm
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     assert before
     config = grpo_config(root, split, tmp_path / "grpo", save_steps=2)
+    lines: list[str] = []
     out = train_grpo(config, model=model, tokenizer=tokenizer, questions=world.questions(split, 4),
-                     video_path=world.video_path, toolbox=toolbox)
+                     video_path=world.video_path, toolbox=toolbox, log=lines.append)
     after = dict(model.named_parameters())
+    steps = [line for line in lines if line.startswith("step ") and "reward" in line]
+    assert [line.split(":")[0] for line in steps] == ["step 1/2", "step 2/2"]  # one readable line per step
+    assert all("zero-variance groups" in line and "peak RSS" in line for line in steps)
+    assert any(line.startswith("  rollouts 4/4 done") for line in lines)
     unchanged = [n for n, p in before.items() if torch.equal(p, after[n].detach())]
     assert not unchanged, unchanged
     records = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
@@ -67,6 +72,8 @@ def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tm
     for key in ("reward", "accuracy", "zero_variance_share", "completion_length", "tool_calls"):
         assert key in records[0], key
     assert (out / "adapter_config.json").is_file() and (out / "grpo_curves.png").is_file()
+    # TRL's model card names the base model, not "[None]" (the offline copy is a local folder)
+    assert "fine-tuned version of [HuggingFaceTB/SmolLM2-135M-Instruct]" in (out / "README.md").read_text()
 
 
 @pytest.mark.slow

@@ -19,9 +19,9 @@ def add_train_tools_parsers(train_subparsers: argparse._SubParsersAction) -> Non
     from vidagent.tasks.toolfit import train_action, train_clip, train_detector  # noqa: PLC0415
 
     for name, module, help_text in [
-        ("detector", train_detector, "YOLO11n (from yolo11n.yaml) on world frames -> tools/weights/detector.pt"),
-        ("action", train_action, "the action model on world clips -> tools/weights/action.safetensors"),
-        ("clip", train_clip, "the tiny open_clip grounder on world frames + captions -> tools/weights/clip.safetensors"),
+        ("detector", train_detector, "YOLO11n (from yolo11n.yaml) on world frames -> runs/detector/detector.pt"),
+        ("action", train_action, "the action model on world clips -> runs/action/action.safetensors"),
+        ("clip", train_clip, "the tiny open_clip grounder on world frames + captions -> runs/clip/clip.safetensors"),
     ]:
         parser = train_subparsers.add_parser(name, help=help_text, description=module.__doc__,
                                              formatter_class=argparse.RawDescriptionHelpFormatter)

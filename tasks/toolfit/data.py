@@ -68,6 +68,18 @@ def world_videos(world: World, splits: tuple[str, ...] | None = None, limit: int
     return [WorldVideo(world.video_path(video_id), world.truths[video_id]) for video_id in chosen]
 
 
+# Videos a trainer's defaults need: train_detector / train_action hold out 40 train videos for validation
+# and ~80% of a world's videos are train videos (vidagent.tasks.splits)
+WORLD_VIDEOS_NEEDED = {"detector": 100, "action": 100, "clip": 20}
+
+
+def too_small_world(trainer: str) -> str:
+    """The fix for a world too small to train ``trainer`` on: how big a world to generate."""
+    videos = WORLD_VIDEOS_NEEDED[trainer]
+    return (f"generate a bigger world, e.g. vidagent world generate --videos {videos} --seed 0 --out "
+            f"data/world_train (the shipped weights used 600 videos)")
+
+
 def load_videos(directory: str | Path, splits: tuple[str, ...] | None = None,
                 limit: int | None = None) -> list[WorldVideo]:
     """Load the world in ``directory`` and return its videos (see ``world_videos``)."""

@@ -1,6 +1,9 @@
 """Train the default action model (``ActionNet``) on world clips around each actor's ground-truth box.
 
-    python -m vidagent.tasks.toolfit.train_action --train data/world_train --out tools/weights/action.safetensors
+    python -m vidagent.tasks.toolfit.train_action --train data/world_train --out runs/action/action.safetensors
+
+The default ``--out`` is under ``runs/`` (git-ignored): the shipped ``tools/weights/action.safetensors`` is
+replaced only when named as ``--out`` (``vidagent eval tools --action FILE`` compares new weights first).
 
 A clip is ``CLIP_FRAMES`` frames ``STEP_S`` apart centred on a frame; its label is the actor's action in
 that frame. Boxes are jittered like a detector's, clips are flipped and their color channels shuffled
@@ -17,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vidagent.errors import ConfigError
 from vidagent.tools.action import CLIP_FRAMES, CROP, STEP_S, build_action_net, clip_tensors, crop_clip, trajectory_features
-from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, time_schedule
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, time_schedule, too_small_world
 
 # The world's vocabulary (vidagent.tasks.world.config.ACTIONS, the label order of the model) is imported
 # inside the functions that use it, so that registering `vidagent train` does not load the world.
@@ -115,6 +119,9 @@ def build_clips(videos: list[WorldVideo], every: int, cap_per_class: int, seed: 
             labels.append(label)
         if i % 100 == 0:
             print(f"  clips from {i + 1}/{len(videos)} videos: {len(labels)}", flush=True)
+    if not labels:  # np.stack of nothing: "need at least one array to stack"
+        raise ConfigError(f"no action clips in {len(videos)} videos (no actor with an action segment is visible "
+                          f"on a sampled frame)", too_small_world("action"))
     return np.stack(crops), np.stack(trajs), np.asarray(labels)
 
 
@@ -150,6 +157,10 @@ def train(args: argparse.Namespace) -> Path:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     videos = load_videos(args.train, splits=("train",))
+    if not 0 < args.val_videos < len(videos):
+        raise ConfigError(f"--val-videos {args.val_videos} must be between 1 and {len(videos) - 1}: the world "
+                          f"{args.train} has {len(videos)} train videos",
+                          f"pass e.g. --val-videos {max(1, len(videos) // 5)}, or {too_small_world('action')}")
     train_videos, val_videos = videos[: -args.val_videos], videos[-args.val_videos :]
     print(f"building clips from {len(train_videos)} + {len(val_videos)} videos", flush=True)
     cache = args.clip_cache
@@ -215,7 +226,9 @@ def train(args: argparse.Namespace) -> Path:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", type=Path, default=Path("data/world_train"), help="world videos to train on")
     parser.add_argument("--val-videos", type=int, default=40, help="videos held out for validation")
-    parser.add_argument("--out", type=Path, default=Path("tools/weights/action.safetensors"))
+    parser.add_argument("--out", type=Path, default=Path("runs/action/action.safetensors"),
+                        help="weights to write (the shipped ones are tools/weights/action.safetensors: replaced "
+                             "only when named here)")
     parser.add_argument("--every", type=int, default=3, help="a clip centred on every n-th frame of each actor")
     parser.add_argument("--cap-per-class", type=int, default=1500, help="most training clips per action")
     parser.add_argument("--jitter", type=float, default=0.06, help="box jitter, share of the box size")

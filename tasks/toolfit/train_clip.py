@@ -1,13 +1,16 @@
 """Train the default grounding model: a tiny open_clip model (``tools/configs/world-clip.json``) trained
 contrastively on world frames and the captions of what happens in them.
 
-    python -m vidagent.tasks.toolfit.train_clip --train data/world_train --out tools/weights/clip.safetensors
+    python -m vidagent.tasks.toolfit.train_clip --train data/world_train --out runs/clip/clip.safetensors
 
 An image is two frames ``FRAME_GAP_S`` apart stacked vertically (so motion is visible); its positive
 captions are those of every action segment (and enter/leave/collide event) going on at that moment for a
 visible object. Batches hold many frames of few videos, so the same objects doing other things at other
 times are the negatives, which is what grounding inside one video needs. The loss is a symmetric
 multi-positive InfoNCE.
+
+The default ``--out`` is under ``runs/`` (git-ignored): the shipped ``tools/weights/clip.safetensors`` is
+replaced only when named as ``--out`` (``vidagent eval tools --clip FILE`` compares new weights first).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vidagent.errors import ConfigError
 from vidagent.tools.grounding import WORLD_CLIP_CONFIG, WORLD_CLIP_NAME
-from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, time_schedule
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, time_schedule, too_small_world
 
 FRAME_GAP_S = 0.4
 FRAME_SIZE = (96, 128)  # (H, W) of one frame inside the stacked image
@@ -67,6 +71,9 @@ def build(videos: list[WorldVideo], every: int):
             groups.append((images, captions))
         if i % 100 == 0:
             print(f"  samples from {i + 1}/{len(videos)} videos: {sum(len(g[1]) for g in groups)}", flush=True)
+    if not groups:  # sample_batch would fail on an empty choice
+        raise ConfigError(f"no captioned frames in {len(videos)} videos (nothing visible is doing anything)",
+                          too_small_world("clip"))
     return groups
 
 
@@ -181,7 +188,9 @@ def train(args: argparse.Namespace) -> Path:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", type=Path, default=Path("data/world_train"), help="world videos to train on")
     parser.add_argument("--videos", type=int, default=450, help="use at most this many videos")
-    parser.add_argument("--out", type=Path, default=Path("tools/weights/clip.safetensors"))
+    parser.add_argument("--out", type=Path, default=Path("runs/clip/clip.safetensors"),
+                        help="weights to write (the shipped ones are tools/weights/clip.safetensors: replaced "
+                             "only when named here)")
     parser.add_argument("--every", type=int, default=4, help="one training image per n frames")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--videos-per-batch", type=int, default=8)

@@ -1,11 +1,13 @@
 """Train the default detector: YOLO11n from ``yolo11n.yaml`` (no pretrained weights) on world frames.
 
-    python -m vidagent.tasks.toolfit.train_detector --train data/world_train --out tools/weights/detector.pt
+    python -m vidagent.tasks.toolfit.train_detector --train data/world_train --out runs/detector/detector.pt
 
 Frames are sampled from the world videos and written as a YOLO dataset (images + labels, absolute paths
 in the data yaml); ultralytics trains on it; the best checkpoint is copied to ``--out``. ``--init`` fine-tunes
 a checkpoint instead (AdamW, small learning rate); ``--focus bird=6`` adds frames where a rare class is
-visible. Uses ultralytics (AGPL-3.0).
+visible. Uses ultralytics (AGPL-3.0). The default ``--out`` is under ``runs/`` (git-ignored): the shipped
+``tools/weights/detector.pt`` is replaced only when named as ``--out`` (``vidagent eval tools --detector FILE``
+compares new weights first).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from vidagent.errors import ConfigError
-from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames
+from vidagent.tasks.toolfit.data import WorldVideo, load_videos, read_frames, too_small_world
 
 # The world's vocabulary (vidagent.tasks.world.config.CLASSES, the label order of the detector) is imported
 # inside the functions that use it, so that registering `vidagent train` does not load the world.
@@ -84,7 +86,8 @@ def build_dataset(train_dirs: list[Path], val_dir: Path | None, work: Path, fram
     else:
         raise ConfigError(f"--val-videos {val_videos} must be between 1 and {len(videos) - 1} "
                           f"(the training worlds have {len(videos)} train videos)",
-                          "pass --val-videos in that range, or --val WORLD_DIR with a val split")
+                          f"pass --val-videos in that range, --val WORLD_DIR with a val split, or "
+                          f"{too_small_world('detector')}")
     n_train = write_yolo_split(videos, work / "train", frames_per_video, seed=0, focus=focus)
     n_val = write_yolo_split(val, work / "val", 2, seed=1)
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(CLASSES))
@@ -137,7 +140,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-videos", type=int, default=40, help="videos held out of --train for validation")
     parser.add_argument("--work", type=Path, default=Path("data/yolo_world"), help="where the YOLO dataset goes")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="ultralytics run directory")
-    parser.add_argument("--out", type=Path, default=Path("tools/weights/detector.pt"), help="weights to write")
+    parser.add_argument("--out", type=Path, default=Path("runs/detector/detector.pt"),
+                        help="weights to write (the shipped ones are tools/weights/detector.pt: replaced only "
+                             "when named here)")
     parser.add_argument("--frames-per-video", type=int, default=3, help="training frames sampled per video")
     parser.add_argument("--focus", type=parse_focus, action="append", default=[], metavar="CLASS=N",
                         help="N more frames per video where CLASS is visible (repeatable), e.g. bird=6")
