@@ -320,3 +320,17 @@ def check_trl_fields(options: dict[str, Any], trl_class: type, *, source: str) -
     raise ConfigError(f"{source}: unknown {name} field{'s' if len(unknown) > 1 else ''}: {', '.join(parts)}",
                       f"use field names of {name} (python -c \"import {trl_class.__module__.split('.')[0]}; "
                       f"help({name})\"), or drop the key{'s' if len(unknown) > 1 else ''}")
+
+
+def build_trl_config(trl_class: type, options: dict[str, Any], overrides: dict[str, Any], *,
+                     trl_args: str | None, command: str) -> Any:
+    """``trl_class(**options)`` with ``overrides`` (``--trl-args`` and keyword overrides) applied: an unknown
+    key (a typo) is a ``ConfigError`` with the closest field names, not TRL's TypeError; a value TRL's own
+    checks reject (e.g. incompatible batch sizes) is a ``ConfigError`` naming ``vidagent train COMMAND``."""
+    check_trl_fields(overrides, trl_class, source=f"--trl-args {trl_args}" if trl_args else "trl overrides")
+    options = {**options, **checkpointing_alias(overrides)}
+    try:
+        return trl_class(**options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"trl.{trl_class.__name__} rejected the settings: {error}",
+                          f"change the flag or --trl-args field it names (vidagent train {command} --help)") from None

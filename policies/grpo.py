@@ -38,8 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vidagent.errors import ConfigError
-from vidagent.policies.config import GRPOConfig, check_trl_fields, checkpointing_alias
+from vidagent.policies.config import GRPOConfig, build_trl_config
 from vidagent.policies.training_run import (
     card_base_model,
     card_names_base,
@@ -84,15 +83,7 @@ def trl_config(config: GRPOConfig, **overrides: Any) -> Any:
         activation_checkpointing=False, remove_unused_columns=False, dataloader_num_workers=0,
         disable_tqdm=True,  # no tqdm bar; the PrinterCallback it brings instead is removed in make_trainer
     )
-    # an unknown key (a typo in --trl-args) is a ConfigError with the closest field names, not TRL's TypeError
-    check_trl_fields(overrides, TRLConfig, source=f"--trl-args {config.trl_args}" if config.trl_args
-                     else "trl overrides")
-    options.update(checkpointing_alias(overrides))
-    try:
-        return TRLConfig(**options)
-    except (TypeError, ValueError) as error:  # TRL's own checks of values (e.g. incompatible batch sizes)
-        raise ConfigError(f"trl.GRPOConfig rejected the settings: {error}",
-                          "change the flag or --trl-args field it names (vidagent train grpo --help)") from None
+    return build_trl_config(TRLConfig, options, overrides, trl_args=config.trl_args, command="grpo")
 
 
 def _use_cpu() -> bool:

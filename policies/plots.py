@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 
 def read_log(path: str | Path) -> list[dict]:
@@ -38,12 +39,7 @@ def plot_curves(log: str | Path, png: str | Path, series: list[tuple[str, str]],
     for ax in list(axes.flat)[len(series):]:
         ax.axis("off")
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    png = Path(png)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png, dpi=110)
-    plt.close(figure)
-    return png
+    return _save(figure, png)
 
 
 def plot_reliability(rows: list[tuple[str, list[tuple[float, float, int]]]], png: str | Path, *,
@@ -69,6 +65,12 @@ def plot_reliability(rows: list[tuple[str, list[tuple[float, float, int]]]], png
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title(title, fontsize=9)
+    return _save(figure, png)
+
+
+def _save(figure: Any, png: str | Path) -> Path:
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
     figure.tight_layout()
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)

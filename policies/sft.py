@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from vidagent.errors import ConfigError
-from vidagent.policies.config import SFTConfig, check_trl_fields, checkpointing_alias
+from vidagent.policies.config import SFTConfig, build_trl_config
 from vidagent.policies.training_run import (
     card_base_model,
     card_names_base,
@@ -92,15 +92,7 @@ def trl_config(config: SFTConfig, **overrides: Any) -> Any:
         report_to=[], seed=config.seed, data_seed=config.seed, use_cpu=not torch.cuda.is_available(),
         bf16=False, fp16=False, activation_checkpointing=False, dataloader_num_workers=0, disable_tqdm=True,
     )
-    # an unknown key (a typo in --trl-args) is a ConfigError with the closest field names, not TRL's TypeError
-    check_trl_fields(overrides, TRLConfig, source=f"--trl-args {config.trl_args}" if config.trl_args
-                     else "trl overrides")
-    options.update(checkpointing_alias(overrides))
-    try:
-        return TRLConfig(**options)
-    except (TypeError, ValueError) as error:  # TRL's own checks of values (e.g. incompatible batch sizes)
-        raise ConfigError(f"trl.SFTConfig rejected the settings: {error}",
-                          "change the flag or --trl-args field it names (vidagent train sft --help)") from None
+    return build_trl_config(TRLConfig, options, overrides, trl_args=config.trl_args, command="sft")
 
 
 def make_trainer(config: SFTConfig, model: Any, tokenizer: Any, trajectories: list[Trajectory], *,
