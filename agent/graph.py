@@ -162,8 +162,8 @@ TIMEOUT_NOTICE = "time budget of {seconds:g} s used up: no further steps"
 
 def make_planner_node(model: Any, system: SystemMessage, correction: str, *, remote: bool = False,
                       whole_thread: bool = True):
-    """``whole_thread=False``: the model sees only the current question's messages (its user message
-    carries the previous answer): text-format planners are trained on one question at a time."""
+    """``whole_thread=False``: the model sees only the current question's messages (a follow-up arrives
+    resolved, ``vidagent.agent.followup``): text-format planners are trained on one question at a time."""
 
     def planner(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """One LLM call: read tool calls or the answer; correct a reply that has neither."""
@@ -171,8 +171,8 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str, *, rem
             text = TIMEOUT_NOTICE.format(seconds=budget_of(state).timeout_s)
             return {"timed_out": True, "steps": [{"kind": "notice", "turn": state["turn"], "text": text}]}
         started = time.perf_counter()
+        history = state["messages"] if whole_thread else state["messages"][state.get("turn_start", 0):]
         try:
-            history = state["messages"] if whole_thread else state["messages"][state.get("turn_start", 0):]
             reply = model.invoke([system, *history], config)
         except Exception as error:
             # a remote model's failure (no connection, bad key) is the user's to fix: error/fix, not a traceback;
@@ -240,31 +240,29 @@ def make_tool_node(toolbox: Toolbox):
             steps.append(_tool_step(state, bad["id"], bad.get("name") or UNREADABLE, None, text, error=text))
         timed_out = False
         failed = failed_calls(state.get("steps", []), state["turn"])
+
+        def refuse(call: dict[str, Any], text: str) -> None:
+            """The call is not run: its observation says why."""
+            messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
+            steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
+
         for call in reply.tool_calls:
-            if timed_out or past_deadline(state):
-                text = TIMEOUT_NOTICE.format(seconds=budget.timeout_s) + f"; {call['name']} was not run"
-                timed_out = True
-                messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
-                steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
-                continue
-            if used >= budget.max_tool_calls:
-                text = TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"])
-                notices += 1
-                messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
-                steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
-                continue
             key = call_key(call["name"], call["args"])
-            if key in failed:  # the same call would fail the same way: say so instead of running it
-                text = REPEATED_FAILURE_TEMPLATE.format(name=call["name"], error=failed[key])
-                messages.append(ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"))
-                steps.append(_tool_step(state, call["id"], call["name"], call["args"], text, error=text))
-                continue
-            used += 1
-            step, message = run_tool_call(toolbox, session, call, state["turn"])
-            messages.append(message)
-            steps.append(step)
-            if not step["ok"]:
-                failed[key] = step["error"] or step["text"]
+            if timed_out or past_deadline(state):
+                timed_out = True
+                refuse(call, TIMEOUT_NOTICE.format(seconds=budget.timeout_s) + f"; {call['name']} was not run")
+            elif used >= budget.max_tool_calls:
+                notices += 1
+                refuse(call, TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"]))
+            elif key in failed:  # the same call would fail the same way: say so instead of running it
+                refuse(call, REPEATED_FAILURE_TEMPLATE.format(name=call["name"], error=failed[key]))
+            else:
+                used += 1
+                step, message = run_tool_call(toolbox, session, call, state["turn"])
+                messages.append(message)
+                steps.append(step)
+                if not step["ok"]:
+                    failed[key] = step["error"] or step["text"]
         if state["llm_calls"] == budget.llm_calls - 1:
             messages.append(HumanMessage(LAST_TURN_MESSAGE))
             steps.append({"kind": "notice", "turn": state["turn"], "text": LAST_TURN_MESSAGE})
