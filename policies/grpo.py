@@ -269,7 +269,7 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
     notebooks."""
     from vidagent.offline import prepare_training_env  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
-    from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
+    from vidagent.policies.models import planner_to_train, save_planner  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     prepare_training_env()
@@ -284,12 +284,7 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
     trl_config(config, **overrides)  # an unknown or invalid TRL field is a ConfigError now, not after loading
     with run_directory(config.out, "train grpo") as out:
         config.write(out / "grpo_config.json")
-        if model is None:
-            log(f"GRPO: loading the planner {config.planner!r} ...")
-            model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
-                                                          config.lora_dropout)
-        else:
-            model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
+        model, tokenizer, base_name = planner_to_train(config, model, tokenizer, base_name, log=log, stage="GRPO")
         trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox, log=log,
                                base_name=base_name, **overrides)
         checkpoint = latest_trl_checkpoint(out) if config.resume else None

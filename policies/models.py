@@ -70,6 +70,16 @@ def trainable_model(spec: str, r: int, alpha: int, dropout: float) -> tuple[Any,
     return with_lora(model, r, alpha, dropout), tokenizer, base_name
 
 
+def planner_to_train(config: Any, model: Any, tokenizer: Any, base_name: str, *, log: Any,
+                     stage: str) -> tuple[Any, Any, str]:
+    """(model, tokenizer, base name) a ``train sft|grpo`` run trains: ``config.planner`` loaded with a fresh
+    LoRA adapter (saying so on ``log``), or a given ``model`` wrapped in one (tests, notebooks)."""
+    if model is None:
+        log(f"{stage}: loading the planner {config.planner!r} ...")
+        return trainable_model(config.planner, config.lora_r, config.lora_alpha, config.lora_dropout)
+    return with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout), tokenizer, base_name
+
+
 def save_planner(model: Any, tokenizer: Any, out: str | Path, base_name: str = "default") -> Path:
     """Write a planner directory that ``--planner OUT`` loads (see the module docstring)."""
     from peft import PeftModel  # noqa: PLC0415

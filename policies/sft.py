@@ -205,7 +205,7 @@ def train_sft(config: SFTConfig, *, model: Any = None, tokenizer: Any = None, ba
     import torch  # noqa: PLC0415
     from transformers import PrinterCallback  # noqa: PLC0415
     from vidagent.policies.environment import WorldData  # noqa: PLC0415
-    from vidagent.policies.models import save_planner, trainable_model, with_lora  # noqa: PLC0415
+    from vidagent.policies.models import planner_to_train, save_planner  # noqa: PLC0415
 
     world = None
     if trajectories is None:  # the cheap checks first: a bad world or --trl-args fails before the model loads
@@ -218,12 +218,7 @@ def train_sft(config: SFTConfig, *, model: Any = None, tokenizer: Any = None, ba
     with run_directory(config.out, "train sft") as out:
         config.write(out / "sft_config.json")
         torch.manual_seed(config.seed)  # the LoRA initialisation (TRL seeds again before training)
-        if model is None:
-            log(f"SFT: loading the planner {config.planner!r} ...")
-            model, tokenizer, base_name = trainable_model(config.planner, config.lora_r, config.lora_alpha,
-                                                          config.lora_dropout)
-        else:
-            model = with_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
+        model, tokenizer, base_name = planner_to_train(config, model, tokenizer, base_name, log=log, stage="SFT")
         if trajectories is None:
             log(f"SFT: oracle-program replays of {config.questions} {config.split} questions (cached in "
                 f"{out / TRAJECTORY_FILE}) ...")
