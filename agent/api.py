@@ -163,7 +163,7 @@ class Agent:
         if plan.samples > 1:
             if kwargs.get("thread_id") is not None:
                 raise ConfigError("samples > 1 cannot continue a thread", "ask the sampled question without thread_id")
-            return ask_sampled(self, self.sampler(plan.temperature), video, question, plan, **kwargs)
+            return ask_sampled(self.sampler(plan.temperature), video, question, plan, **kwargs)
         result = None
         for item in self.stream(video, question, **kwargs):
             result = item

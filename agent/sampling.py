@@ -71,8 +71,7 @@ def batch_limit(model: Any) -> int | None:
     return int(limit) if isinstance(limit, int) and limit > 0 else None
 
 
-def ask_sampled(agent: Agent, sampler: Agent, video: Any, question: str, plan: SamplingPlan,
-                **kwargs: Any) -> Result:
+def ask_sampled(sampler: Agent, video: Any, question: str, plan: SamplingPlan, **kwargs: Any) -> Result:
     """Draw samples with ``sampler`` in waves, vote, and return the winning trajectory's ``Result`` with the
     consensus answer, the ``Consensus`` and every sample."""
     started = time.perf_counter()
