@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("VIDAGENT_RESULT_CACHE", "off")  # tests opt in with their own cache dirs
+os.environ.setdefault("VIDAGENT_INDEX", "off")  # likewise the video index (tests pass an IndexStore of their own)
+os.environ.setdefault("VIDAGENT_PROGRESS", "off")
 
 
 class NetworkAccessError(AssertionError):

@@ -71,9 +71,20 @@ def test_resize_is_cached_separately(tiny_video: Path):
 def test_session_counts_frames_against_budget(tiny_video: Path):
     session = VideoSession(tiny_video, frame_budget=10, frame_cache=FrameCache(10**8))
     session.sample(0, 6, count=8)
-    assert session.frames_seen == 8
+    assert session.frames_seen == 8 and session.take_notes() == []
+    thinned = session.sample(0, 6, count=3)  # 2 left: both used, evenly spread, and a note says so
+    assert len(thinned) == 2 and session.frames_seen == 10
+    assert session.take_notes() == ["looked at 2 of the 3 frames asked for 0.0-6.0s: the frame budget (10) "
+                                    "had no more left"]
     with pytest.raises(BudgetError, match="frame budget exhausted"):
-        session.sample(0, 6, count=3)
+        session.sample(0, 6, count=1)
+
+
+def test_index_frames_do_not_count_against_the_budget(tiny_video: Path):
+    session = VideoSession(tiny_video, frame_budget=5, frame_cache=FrameCache(10**8), index_store=None)
+    session.sample(0, 6, fps=5, indexing=True)
+    assert (session.frames_indexed, session.frames_seen) == (30, 0)
+    assert len(session.sample(0, 6, count=4)) == 4
 
 
 # --- bad input -------------------------------------------------------------------------------------

@@ -183,10 +183,16 @@ class Tool:
             if hit is not None:
                 return ToolCall(self.name, clean, hit, hit.to_text(), cached=True,
                                 seconds=time.perf_counter() - started)
+        take_notes = getattr(video, "take_notes", None)  # what the session changed (a sample thinned to the budget)
+        if take_notes is not None:
+            take_notes()
         try:
             self.setup()
             result = self.fn(video, **clean)
             text = result.to_text()
+            notes = take_notes() if take_notes is not None else []
+            if notes:
+                text = bounded("Note: " + "; ".join(dict.fromkeys(notes)) + ".\n" + text)  # first: never cut off
         except VidagentError as error:
             text = TOOL_ERROR_TEMPLATE.format(tool=self.name, message=error.problem.rstrip("."))
             return ToolCall(self.name, clean, None, bounded(text), error=str(error),

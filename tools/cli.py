@@ -1,4 +1,4 @@
-"""``vidagent video ...``, ``vidagent tools ...`` and ``vidagent cache ...``."""
+"""``vidagent video ...``, ``vidagent tools ...``, ``vidagent index ...`` and ``vidagent cache ...``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_tool_option(listing)
     listing.add_argument("--json", action="store_true", help="print the JSON schemas")
     listing.set_defaults(handler=tools_list)
+
+    index = subparsers.add_parser(
+        "index", help="index videos once (objects, scene tags, text, shots) so later questions answer from it",
+        description="Run the perception models over whole videos once, chunk by chunk, and keep what they saw "
+                    "on disk (keyed by the video's sha256 and the models' versions). Resumable: run it again "
+                    "after a stop and it finishes the missing chunks. `vidagent ask` indexes what its "
+                    "question needs by itself; this does whole videos or folders up front.")
+    index.add_argument("paths", nargs="+", metavar="VIDEO|DIR", help="video files or folders of videos")
+    index.add_argument("--tools", default="real", metavar="PROFILE",
+                       help="the models to index with (a tool profile: real or world; default real)")
+    index.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the chunks of a video (local engine) or videos (ray); default 1")
+    index.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="local: this machine's processes (default, no Ray); ray: one Ray task per video "
+                            "(a local Ray here, or the cluster RAY_ADDRESS names)")
+    index.add_argument("--rebuild", action="store_true", help="delete index chunks from other model versions")
+    index.add_argument("--no-wait", action="store_true",
+                       help="stop with an error when another process is indexing the same video (default: wait)")
+    index.add_argument("--json", action="store_true", help="print one JSON report per video")
+    index.set_defaults(handler=index_command)
 
     cache = subparsers.add_parser("cache", help="the on-disk tool-result cache")
     cache_sub = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
@@ -103,3 +123,44 @@ def cache_clear(args: argparse.Namespace) -> int:
     removed = ResultCache.from_env().clear()
     print(f"removed {removed} cached results")
     return 0
+
+
+def index_command(args: argparse.Namespace) -> int:
+    import sys  # noqa: PLC0415
+
+    from vidagent.tools.indexing import index_video, video_files  # noqa: PLC0415
+    from vidagent.tools.video_index import IndexStore  # noqa: PLC0415
+
+    from vidagent.errors import ConfigError  # noqa: PLC0415
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}", "pass --workers 1 or more")
+    paths = video_files(args.paths)
+    store = IndexStore.from_env()
+    if args.engine == "ray":
+        from vidagent.tools.ray_engine import index_with_ray  # noqa: PLC0415
+
+        reports = index_with_ray(paths, profile=args.tools, workers=args.workers, store=store,
+                                 rebuild=args.rebuild)
+    else:
+        reports = []
+        say = (lambda text: print(text, file=sys.stderr))
+        for number, path in enumerate(paths, 1):
+            if len(paths) > 1:
+                print(f"[{number}/{len(paths)}] {path}", file=sys.stderr)
+            try:
+                reports.append(index_video(path, profile=args.tools, store=store, workers=args.workers,
+                                           rebuild=args.rebuild, wait_for_lock=not args.no_wait, say=say))
+            except KeyboardInterrupt:
+                print(f"interrupted: the finished chunks of {path} are kept; run the same command again to "
+                      "finish", file=sys.stderr)
+                raise
+            if not args.json:
+                print(reports[-1].line())
+    if args.json:
+        for report in reports:
+            print(json.dumps(report.to_dict()))
+    elif args.engine == "ray":
+        for report in reports:
+            print(report.line())
+    return 0 if all(r.complete for r in reports) else 1

@@ -19,6 +19,7 @@ How it works:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from vidagent.tools.defaults import (
 from vidagent.tools.memo import Memo
 from vidagent.tools.results import Box, Track
 from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
+from vidagent.tools.progress import chunk_progress
 from vidagent.tools.video import VideoSession
 
 TRACKER_CONFIG = CONFIGS_DIR / "bytetrack.yaml"
@@ -73,6 +75,21 @@ class TrackedChunk:
     frames_used: int
     # keypoints of the boxes that have them (a pose model's), keyed by ``box_key(box)``
     keypoints: dict[tuple[float, float, float], np.ndarray] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain JSON for the video index: boxes as rows, keypoints beside the key of their box."""
+        return {"times_s": self.times_s, "frames_used": self.frames_used,
+                "tracks": [[t.track_id, t.label, t.color, t.first_s, t.last_s,
+                            [[b.t_s, b.x1, b.y1, b.x2, b.y2, b.score] for b in t.boxes]] for t in self.tracks],
+                "keypoints": [[*key, np.round(points, 1).tolist()] for key, points in self.keypoints.items()]}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> TrackedChunk:
+        tracks = [Track(track_id, label, color, first_s, last_s,
+                        [Box(t, x1, y1, x2, y2, label, track_id, score) for t, x1, y1, x2, y2, score in boxes])
+                  for track_id, label, color, first_s, last_s, boxes in data["tracks"]]
+        keypoints = {(t, x1, y1): np.asarray(points, np.float32) for t, x1, y1, points in data["keypoints"]}
+        return cls(tracks, list(data["times_s"]), int(data["frames_used"]), keypoints)
 
 
 def box_key(box: Box) -> tuple[float, float, float]:
@@ -186,20 +203,34 @@ class ObjectDetector:
         return list(self.model.names.values())
 
     # -- tracking -------------------------------------------------------------------------------------
+    def rate_for(self, video: VideoSession) -> float:
+        """The sampling rate of this video's tracked chunks (never above the video's own rate)."""
+        return min(self.sample_fps, video.ref.fps)
+
+    def chunk_count(self, video: VideoSession) -> int:
+        return max(1, math.ceil(video.ref.duration_s / self.chunk_s - 1e-9))
+
+    def index_fingerprint(self, video: VideoSession) -> str:
+        """What a tracked chunk of this video depends on: the models, the settings and the video's rate."""
+        return f"{self.fingerprint()}:rate={self.rate_for(video):g}"
+
     def tracks_in_span(self, video: VideoSession, start_s: float, end_s: float) -> tuple[list[Track], list[float], int]:
         """Tracks (cut to the span) of every chunk the span touches, the sampled times, frames decoded now."""
         tracks: list[Track] = []
         times: list[float] = []
         frames_used = 0
         first, last = int(start_s // self.chunk_s), int(max(start_s, end_s - 1e-6) // self.chunk_s)
+        progress = chunk_progress(video, self, range(first, last + 1))
         for chunk_index in range(first, last + 1):
             chunk, used = self.tracked_chunk(video, chunk_index)
+            progress.advance(used)
             frames_used += used
             times += [t for t in chunk.times_s if start_s <= t < end_s]
             for track in chunk.tracks:
                 boxes = [b for b in track.boxes if start_s <= b.t_s < end_s]
                 if boxes:
                     tracks.append(Track(track.track_id, track.label, track.color, boxes[0].t_s, boxes[-1].t_s, boxes))
+        progress.close()
         if not times:  # a span shorter than the sampling step: fall back to the nearest sampled frame
             chunk, _ = self.tracked_chunk(video, first)
             nearest = min(chunk.times_s, key=lambda t: abs(t - start_s))
@@ -208,19 +239,35 @@ class ObjectDetector:
                       for t in chunk.tracks if any(b.t_s == nearest for b in t.boxes)]
         return tracks, times, frames_used
 
-    def tracked_chunk(self, video: VideoSession, chunk_index: int) -> tuple[TrackedChunk, int]:
-        """Track one chunk (memoised per video, chunk and model). Returns it and the frames sampled now."""
-        self.setup()
-        key = (video.ref.sha256, chunk_index, self.fingerprint())
+    def known_chunk(self, video: VideoSession, chunk_index: int) -> TrackedChunk | None:
+        """A chunk already tracked: in this process's memo or in the video's index; None otherwise."""
+        key = (video.ref.sha256, chunk_index, self.index_fingerprint(video))
         known = self._chunks.get(key)
+        if known is None and video.index is not None:
+            payload = video.index.get("tracks", chunk_index, key[2])
+            if payload is not None:
+                known = TrackedChunk.from_payload(payload)
+                self._chunks.put(key, known)
+        return known
+
+    def tracked_chunk(self, video: VideoSession, chunk_index: int) -> tuple[TrackedChunk, int]:
+        """Track one chunk, once per video, chunk and model: from memory, from the video's index, or now
+        (and then stored in both). Returns it and the frames sampled now."""
+        known = self.known_chunk(video, chunk_index)
         if known is not None:
             return known, 0
+        self.setup()
+        started = time.perf_counter()
         start = chunk_index * self.chunk_s
         end = min(video.ref.duration_s, start + self.chunk_s)
-        fps = min(self.sample_fps, video.ref.fps)
-        frames = video.sample(start, end, fps=fps)
+        fps = self.rate_for(video)
+        frames = video.sample(start, end, fps=fps, indexing=True)
         chunk = self.track_frames(frames.images, frames.times_s, fps, id_offset=chunk_index * 10_000)
-        self._chunks.put(key, chunk)
+        fingerprint = self.index_fingerprint(video)
+        self._chunks.put((video.ref.sha256, chunk_index, fingerprint), chunk)
+        if video.index is not None:
+            video.index.put("tracks", chunk_index, fingerprint, chunk.to_payload(), frames=len(frames),
+                            seconds=time.perf_counter() - started)
         return chunk, len(frames)
 
     def track_frames(self, images: np.ndarray, times_s: list[float], fps: float, id_offset: int = 0) -> TrackedChunk:

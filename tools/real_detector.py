@@ -9,6 +9,7 @@ ultralytics (AGPL-3.0) is imported only when the pose model loads.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -25,7 +26,8 @@ PERSON = COCO_CLASSES.index("person")
 _CLASS_INDEX = {name: i for i, name in enumerate(COCO_CLASSES)}
 # Bump when what CocoModels computes for the same settings changes, so cached results are recomputed.
 REAL_DETECTOR_VERSION = "real-detector-v1"
-THREADS = 2  # torch / OpenCV threads: ultralytics changes both on import and on its first predict
+# torch / OpenCV threads (ultralytics changes both on import and on its first predict); index workers set 1
+THREADS = int(os.environ.get("VIDAGENT_THREADS", "2"))
 
 
 class CocoModels:
@@ -134,12 +136,20 @@ class RealDetector(ObjectDetector):
     frame on 2 cores (a 60 s clip: ~23 s cold, benchmarks/bench_real.py); 1.5 frames/s was under 20 s but
     lost the parked bicycle of examples/real/bikes.mp4 (fewer frames for a track to be confirmed)."""
 
-    def __init__(self, *, sample_fps: float = 2.0, chunk_s: float = 30.0, min_track_frames: int = 2,
-                 min_track_conf: float = 0.45, association_scale: float = 1.5, **model_options):
+    def __init__(self, *, sample_fps: float = 2.0, long_video_s: float = 300.0, long_video_fps: float = 1.0,
+                 chunk_s: float = 30.0, min_track_frames: int = 2, min_track_conf: float = 0.45,
+                 association_scale: float = 1.5, **model_options):
         super().__init__(Path("coco-ssd+yolo11n-pose"), sample_fps=sample_fps, chunk_s=chunk_s, batch_size=8,
                          min_track_frames=min_track_frames, min_track_conf=min_track_conf,
                          association_scale=association_scale)
+        # Past ``long_video_s`` a video is tracked at ``long_video_fps``: at 2 frames/s an hour is 7200 frames,
+        # ~19 min of the two models on 2 cores; at 1 frame/s its index takes under 15 (benchmarks/bench_long.py).
+        self.long_video_s, self.long_video_fps = long_video_s, long_video_fps
         self.model_options = model_options
+
+    def rate_for(self, video) -> float:
+        rate = self.long_video_fps if video.ref.duration_s > self.long_video_s else self.sample_fps
+        return min(rate, video.ref.fps)
 
     def setup(self) -> None:
         if self.model is None:
@@ -152,7 +162,7 @@ class RealDetector(ObjectDetector):
             versions = "missing"
         options = ",".join(f"{k}={v}" for k, v in sorted(self.model_options.items()))
         return (f"{REAL_DETECTOR_VERSION}:{versions}:{options}:{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:"
-                f"{self.min_track_conf}:{self.merge_gap_s}:{self.association_scale}")
+                f"{self.min_track_conf}:{self.merge_gap_s}:{self.association_scale}:{self.long_video_s}:{self.long_video_fps}")
 
     @property
     def class_names(self) -> list[str]:

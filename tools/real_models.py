@@ -13,12 +13,14 @@ Every model loads on first use; a missing package fails only the tools that need
 from __future__ import annotations
 
 from collections.abc import Sequence
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from vidagent.tools.coco import CLASS_ALIASES
 from vidagent.tools.detector import box_key
+from vidagent.tools.memo import Memo
 from vidagent.tools.perception import Sighting
 from vidagent.tools.pose_actions import MOVING, PoseFrame, object_motion, person_actions
 from vidagent.tools.real_detector import RealDetector
@@ -30,7 +32,10 @@ from vidagent.tools.video import VideoSession
 VEHICLES_RIDDEN = ("bicycle", "motorcycle", "horse")
 SCENE_FPS = 1.0  # tags and text are sampled at this rate for moments and tags (OCR costs 0.05-0.9 s a frame)
 TEXT_FPS = 4.0  # read_text samples denser: a sign is often on screen for under a second
-MAX_SCENE_FRAMES = 120  # at most this many tag/OCR frames per call: a long span is sampled more thinly
+MAX_SCENE_FRAMES = 120  # at most this many tag/OCR frames per call: a longer span reads the index's
+# The index's tag/OCR rate: SCENE_FPS up to LONG_VIDEO_S, thinner beyond (an hour at 1 frame/s is 3600 OCR
+# frames, ~8 min on 2 cores; at 0.25 it is 2, which keeps the whole index of an hour under 15 minutes).
+INDEX_SCENE_FPS, LONG_INDEX_SCENE_FPS, LONG_VIDEO_S = SCENE_FPS, 0.25, 300.0
 
 
 @dataclass
@@ -50,6 +55,7 @@ class RealModels:
         self.detector = detector or RealDetector()
         self.tagger = tagger or SceneTagger()
         self.reader = reader or TextReader()
+        self._scene_chunks: Memo[tuple[str, int, str], list[SceneAt]] = Memo(512)
 
     def fingerprint(self) -> str:
         return f"{self.detector.fingerprint()}|{self.tagger.fingerprint()}|{self.reader.fingerprint()}|actions-v1"
@@ -108,12 +114,67 @@ class RealModels:
 
     def scenes(self, video: VideoSession, start_s: float, end_s: float, *, tags: bool = True,
                texts: bool = True, rate: float = SCENE_FPS) -> list[SceneAt]:
+        """Tags and text over a span: from the video's scene index when its rate is enough or the span is
+        long (more than ``MAX_SCENE_FRAMES`` at ``rate``), else sampled now at ``rate`` (a closer look)."""
+        index_rate = self.index_scene_rate(video)
+        if rate <= index_rate or (end_s - start_s) * rate > MAX_SCENE_FRAMES:
+            found = [scene for scene in self.indexed_scenes(video, start_s, end_s) if start_s <= scene.t_s < end_s]
+            if found:
+                return [SceneAt(s.t_s, s.tags if tags else [], s.texts if texts else []) for s in found]
         out = []
         for index, time_s, image in self.scene_times(video, start_s, end_s, rate):
             key = (video.ref.sha256, index)
             out.append(SceneAt(round(time_s, 2), self.tagger.tags(key, image) if tags else [],
                                self.reader.read(key, image) if texts else []))
         return out
+
+    # -- the scene layer of the video index ----------------------------------------------------------------
+    def index_scene_rate(self, video: VideoSession) -> float:
+        rate = LONG_INDEX_SCENE_FPS if video.ref.duration_s > LONG_VIDEO_S else INDEX_SCENE_FPS
+        return min(rate, video.ref.fps)
+
+    def scene_fingerprint(self, video: VideoSession) -> str:
+        return f"scene-v1:{self.tagger.fingerprint()}:{self.reader.fingerprint()}:rate={self.index_scene_rate(video):g}"
+
+    def indexed_scenes(self, video: VideoSession, start_s: float, end_s: float) -> list[SceneAt]:
+        """The index's tag/text samples of every chunk the span touches (computed now where missing)."""
+        chunk_s = self.detector.chunk_s
+        first, last = int(start_s // chunk_s), int(max(start_s, end_s - 1e-6) // chunk_s)
+        out: list[SceneAt] = []
+        for chunk_index in range(first, last + 1):
+            out += self.scene_chunk(video, chunk_index)
+        return out
+
+    def scene_chunk(self, video: VideoSession, chunk_index: int) -> list[SceneAt]:
+        """Tags and text of one chunk at the index's scene rate: from the index, or computed and stored."""
+        fingerprint = self.scene_fingerprint(video)
+        key = (video.ref.sha256, chunk_index, fingerprint)
+        known = self._scene_chunks.get(key)
+        if known is None and video.index is not None:
+            payload = video.index.get("scene", chunk_index, fingerprint)
+            if payload is not None:
+                known = [SceneAt(t, [Tag(name, tuple(names), score) for name, names, score in tags],
+                                 [TextLine(text, score, tuple(box)) for text, score, box in texts])
+                         for t, tags, texts in payload]
+        if known is not None:
+            self._scene_chunks.put(key, known)
+            return known
+        started = time.perf_counter()
+        start = chunk_index * self.detector.chunk_s
+        end = min(video.ref.duration_s, start + self.detector.chunk_s)
+        frames = video.sample(start, end, fps=self.index_scene_rate(video), indexing=True)
+        scenes = []
+        for index, time_s, image in zip(frames.indices, frames.times_s, frames.images, strict=True):
+            key_i = (video.ref.sha256, index)
+            scenes.append(SceneAt(round(time_s, 2), self.tagger.tags(key_i, image), self.reader.read(key_i, image)))
+        self._scene_chunks.put(key, scenes)
+        if video.index is not None:
+            payload = [[s.t_s, [[t.name, list(t.synonyms), t.score] for t in s.tags],
+                        [[line.text, line.score, [round(v, 1) for v in line.box]] for line in s.texts]]
+                       for s in scenes]
+            video.index.put("scene", chunk_index, fingerprint, payload, frames=len(frames),
+                            seconds=time.perf_counter() - started)
+        return scenes
 
     # -- moments --------------------------------------------------------------------------------------
     def moments(self, video: VideoSession, query: str, top_k: int) -> list[ScoredSpan]:

@@ -7,6 +7,7 @@ Why LiteRT and not OpenCV's TFLite importer: OpenCV 5.0 cannot build the int8 de
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from vidagent.errors import ToolError
 from vidagent.tools.memo import Memo
 from vidagent.tools.real_weights import OCR, TAGGER, TAGGER_LABELS, model_file
 
-THREADS = 2
+THREADS = int(os.environ.get("VIDAGENT_THREADS", "2"))
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,19 @@ def shared_frame_cache() -> FrameCache:
     return _SHARED_CACHE
 
 
+_SHARED_INDEX_STORE = None
+
+
+def shared_index_store():
+    """The process-wide ``IndexStore`` (``VIDAGENT_CACHE_DIR/index``), or None when ``VIDAGENT_INDEX=off``."""
+    global _SHARED_INDEX_STORE
+    from vidagent.tools.video_index import IndexStore  # noqa: PLC0415
+
+    if _SHARED_INDEX_STORE is None:
+        _SHARED_INDEX_STORE = IndexStore.from_env()
+    return _SHARED_INDEX_STORE if _SHARED_INDEX_STORE.enabled else None
+
+
 @dataclass
 class Frames:
     """Sampled frames and the times they show."""
@@ -395,37 +408,72 @@ def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 class VideoSession:
     """The video bound to one run: what every tool receives as its first argument.
 
-    It counts decoded frames against an optional budget, and carries the result cache.
+    It counts the frames tools sample against an optional budget, and carries the result cache and the
+    video's index (``vidagent.tools.video_index``). Frames sampled to build the index (the base-rate pass
+    every tool shares, done once per video) are counted as ``frames_indexed``, not against the budget: the
+    budget bounds what one question looks at beyond the index. A request larger than what the budget has
+    left is thinned to fit, and the tool's observation says so (``take_notes``); only a spent budget fails.
     """
 
     def __init__(self, video: VideoRef | str | os.PathLike[str], *, frame_budget: int | None = None,
-                 frame_cache: FrameCache | None = None, result_cache=None, decoder: DecoderName = "auto"):
+                 frame_cache: FrameCache | None = None, result_cache=None, decoder: DecoderName = "auto",
+                 index_store="shared"):
         self.ref = video if isinstance(video, VideoRef) else VideoRef.open(video)
         self.frame_budget = frame_budget
         self.frame_cache = frame_cache or shared_frame_cache()
         self.result_cache = result_cache
+        # an ``IndexStore``; "shared": the process-wide one (``VIDAGENT_INDEX=off`` disables it); None: what the
+        # tools compute stays in this process's memory
+        self.index_store = shared_index_store() if index_store == "shared" else index_store
         self.decoder = decoder
-        self.frames_seen = 0  # frames handed to tools, from cache or freshly decoded
+        self.frames_seen = 0  # frames handed to tools beyond the index, from cache or freshly decoded
         self.frames_decoded = 0
+        self.frames_indexed = 0  # frames sampled to build the video's index
+        self._notes: list[str] = []
         self._lock = threading.Lock()
 
+    @property
+    def index(self):
+        """The video's ``VideoIndex`` (opened on first use), or None when this session keeps no index."""
+        if self.index_store is None:
+            return None
+        return self.index_store.of(self.ref.sha256, self.ref.duration_s)
+
     def sample(self, start_s: float, end_s: float, *, fps: float | None = None, count: int | None = None,
-               size: tuple[int, int] | None = None) -> Frames:
-        """Sample frames for a tool, counting them against the run's frame budget."""
+               size: tuple[int, int] | None = None, indexing: bool = False) -> Frames:
+        """Sample frames for a tool, counting them against the run's frame budget (``indexing``: for the
+        video's index, which the budget does not count). Asked for more than the budget has left, it
+        samples what is left, evenly spread, and leaves a note for the observation."""
         indices = sample_indices(self.ref, start_s, end_s, fps=fps, count=count)
         with self._lock:
-            if self.frame_budget is not None and self.frames_seen + len(indices) > self.frame_budget:
+            if not indexing and self.frame_budget is not None:
                 left = self.frame_budget - self.frames_seen
-                raise BudgetError(
-                    f"frame budget exhausted: {len(indices)} frames asked, {left} left of {self.frame_budget}",
-                    "answer with what you have, or use a shorter time span",
-                )
-            self.frames_seen += len(indices)
+                if left <= 0:
+                    raise BudgetError(
+                        f"frame budget exhausted: {len(indices)} frames asked, none left of {self.frame_budget}",
+                        "answer with what you have",
+                    )
+                if len(indices) > left:
+                    self._notes.append(f"looked at {left} of the {len(indices)} frames asked for "
+                                       f"{start_s:.1f}-{end_s:.1f}s: the frame budget ({self.frame_budget}) "
+                                       "had no more left")
+                    fps, count = None, left
+                    indices = indices[:left]  # the exact count is decided by sample_frames below
+            if indexing:
+                self.frames_indexed += len(indices)
+            else:
+                self.frames_seen += len(indices)
         frames = sample_frames(self.ref, start_s, end_s, fps=fps, count=count, size=size,
                                cache=self.frame_cache, decoder=self.decoder)
         with self._lock:
             self.frames_decoded += frames.decoded
         return frames
+
+    def take_notes(self) -> list[str]:
+        """What the session had to change in the last requests (a thinned sample); cleared on reading."""
+        with self._lock:
+            notes, self._notes = self._notes, []
+        return notes
 
 
 class VideoWriter:
