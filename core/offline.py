@@ -20,6 +20,7 @@ HUB_ENV = {  # programs: the vidagent CLI and the served graph
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",  # `vidagent index --engine ray`
 }
 YOLO_ENV = {  # right before ultralytics is imported: it reads these at import time
     "YOLO_OFFLINE": "true",

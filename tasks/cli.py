@@ -39,6 +39,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "splits)")
     gen.set_defaults(handler=_generate)
 
+    long = actions.add_parser("long", help="long videos (minutes) of world scenes back to back + ground truth + "
+                                           "whole-video questions",
+                              description="Long world videos: ordinary world scenes played back to back as one "
+                                          "H.264 video of each length, with ground truth and questions about the "
+                                          "whole video, in the directory format of `world generate` (every video "
+                                          "in split test; docs/long_videos.md).")
+    long.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
+    long.add_argument("--minutes", type=float, nargs="+", required=True, metavar="M",
+                      help="video lengths in minutes, 0.1-60 (e.g. --minutes 1 10)")
+    long.add_argument("--videos-per-length", type=int, default=2, help="videos of each length (default 2)")
+    long.add_argument("--seed", type=int, default=0, help="run seed; every video and scene gets a seed derived "
+                                                         "from it")
+    long.add_argument("--questions-per-video", type=int, default=12, help="questions per video (default 12)")
+    long.add_argument("--overwrite", action="store_true",
+                      help="delete the world files in --out first (refused if it holds anything else)")
+    long.add_argument("--json", action="store_true",
+                      help="print the summary as JSON (directory, videos, frames, questions, families, seconds, "
+                           "bytes, splits)")
+    long.set_defaults(handler=_long)
+
     stats = actions.add_parser("stats", help="generator version and counts (family, answer type, action, "
                                              "class) of a directory")
     stats.add_argument("dir", type=Path)
@@ -113,6 +133,27 @@ def _generate(args: argparse.Namespace) -> int:
     print(f"wrote {summary.videos} videos ({summary.frames} frames, {rate:.0f} frames/s{kept}), "
           f"{summary.questions} questions, {summary.bytes / 1e6:.1f} MB to {summary.out} [{splits}], "
           f"generator {GENERATOR_VERSION}")
+    return 0
+
+
+def _long(args: argparse.Namespace) -> int:
+    from vidagent.tasks.world.long import generate_long_world
+
+    try:
+        summary = generate_long_world(args.out, args.minutes, args.seed, args.videos_per_length,
+                                      args.questions_per_video, overwrite=args.overwrite)
+    except KeyboardInterrupt:  # finished videos are complete files in --out; world.json is not written yet
+        print(f"world long interrupted: {args.out} is an unfinished world; rerun the command with --overwrite",
+              file=sys.stderr)
+        raise
+    report = summary.as_json()
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    families = ", ".join(f"{name} {n}" for name, n in report["families"].items())
+    print(f"wrote {report['videos']} long videos ({report['duration_s'] / 60:.1f} min, {report['frames']} frames), "
+          f"{report['questions']} questions ({families}), {report['bytes'] / 1e6:.1f} MB to {summary.out} "
+          f"[test {report['videos']}] in {report['seconds']:.0f} s")
     return 0
 
 

@@ -15,7 +15,9 @@ order       Does the dog jump before the red car stops?           2     label ye
 multihop    How many people are visible when the dog jumps?       2-3   number / label / choice
 =========== ===================================================== ===== ==============================
 
-Each family has several phrasings so that a planner cannot key on one template.
+Each family has several phrasings so that a planner cannot key on one template. Long world videos
+(``vidagent.tasks.world.long``) reuse these families and templates over whole videos and add
+``appearance`` (when a class+color is first / last seen).
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ from vidagent.tasks.world.config import CLASS_ACTIONS, COLORS, PLURALS
 
 AnswerType = Literal["number", "choice", "interval", "label"]
 WORLD_FAMILIES = ("count", "existence", "attribute", "action", "grounding", "order", "multihop")
+# Families only long world videos have (``vidagent.tasks.world.long``): "When is a green person first seen?"
+LONG_FAMILIES = ("appearance",)
 # Families that real benchmarks add (NExT-QA causal/temporal/descriptive, ActivityNet-QA answer types;
 # "text": words shown on screen, in tasks/real_qa).
 BENCHMARK_FAMILIES = ("causal", "temporal", "descriptive", "spatial", "object", "location", "yesno", "text",
                       "other")
-FAMILIES = WORLD_FAMILIES + BENCHMARK_FAMILIES
+FAMILIES = WORLD_FAMILIES + LONG_FAMILIES + BENCHMARK_FAMILIES
 CHOICE_LETTERS = "ABCDEFGH"
 
 # The version of the world generator: scene simulation, rendering, ground truth and the question generators
@@ -411,13 +415,20 @@ ORDER_FIRST = ["Which happens first: {a} or {b}?", "What happens earlier, {a} or
 
 def _order(ctx: _Context, rng: np.random.Generator) -> list[_Candidate]:
     pool = [m for m in ctx.moments if m.kind not in IDLE] + ctx.events
+    return _order_pairs(pool, rng, 6, lambda a, b: a.track_id != b.track_id and abs(a.start_s - b.start_s) >= 1.0)
+
+
+def _order_pairs(pool: list[_Moment], rng: np.random.Generator, tries: int,
+                 apart: Callable[[_Moment, _Moment], bool]) -> list[_Candidate]:
+    """Order candidates from ``tries`` random pairs of ``pool`` (moments with unique captions); a pair is
+    asked about only when ``apart(a, b)``."""
     out = []
-    for _ in range(6):
+    for _ in range(tries):
         if len(pool) < 2:
             break
         i, j = rng.choice(len(pool), 2, replace=False)
         a, b = pool[int(i)], pool[int(j)]
-        if a.track_id == b.track_id or abs(a.start_s - b.start_s) < 1.0:
+        if not apart(a, b):
             continue
         calls = [call("a", "ground_moment", query=a.caption), call("b", "ground_moment", query=b.caption)]
         evidence = [Span(start_s=m.start_s, end_s=m.end_s) for m in (a, b)]
@@ -490,7 +501,8 @@ def _multihop(ctx: _Context, rng: np.random.Generator) -> list[_Candidate]:
     return out
 
 
-GENERATORS: dict[str, Callable[[_Context, np.random.Generator], list[_Candidate]]] = {
+QuestionGenerator = Callable[[_Context, np.random.Generator], list[_Candidate]]
+GENERATORS: dict[str, QuestionGenerator] = {
     "count": _count, "existence": _existence, "attribute": _attribute, "action": _action,
     "grounding": _grounding, "order": _order, "multihop": _multihop,
 }
@@ -523,8 +535,15 @@ def _as_question(candidate: _Candidate, gt: Any, index: int, rng: np.random.Gene
 def generate_questions(gt: Any, count: int, seed: int) -> list[Question]:
     """Up to ``count`` questions about one video, balanced over families (round robin), deterministic."""
     rng = np.random.default_rng([seed, 7])
-    ctx = _Context(gt)
-    pools = {family: make(ctx, rng) for family, make in GENERATORS.items()}
+    return sample_questions(_Context(gt), GENERATORS, count, rng)
+
+
+def sample_questions(ctx: _Context, generators: dict[str, QuestionGenerator], count: int,
+                     rng: np.random.Generator) -> list[Question]:
+    """Up to ``count`` questions from the candidates of ``generators`` (family -> generator), round robin over
+    the families in a random order, no text twice; what ``generate_questions`` does with ``GENERATORS``."""
+    gt = ctx.gt
+    pools = {family: make(ctx, rng) for family, make in generators.items()}
     for family, pool in pools.items():
         rng.shuffle(pool)  # type: ignore[arg-type]
         # Most classes appear once, so "1" would dominate count answers and make a strong prior: pick such
@@ -533,7 +552,7 @@ def generate_questions(gt: Any, count: int, seed: int) -> list[Question]:
         pool.sort(key=lambda c: id(c) not in late)
     chosen: list[_Candidate] = []
     texts: set[str] = set()
-    order = list(GENERATORS)
+    order = list(generators)
     while len(chosen) < count and any(pools.values()):
         rng.shuffle(order)
         for family in order:

@@ -243,11 +243,15 @@ class ObjectDetector:
         """A chunk already tracked: in this process's memo or in the video's index; None otherwise."""
         key = (video.ref.sha256, chunk_index, self.index_fingerprint(video))
         known = self._chunks.get(key)
-        if known is None and video.index is not None:
-            payload = video.index.get("tracks", chunk_index, key[2])
-            if payload is not None:
-                known = TrackedChunk.from_payload(payload)
-                self._chunks.put(key, known)
+        index = video.index
+        if index is None:
+            return known
+        payload = index.get("tracks", chunk_index, key[2])
+        if payload is not None and known is None:
+            known = TrackedChunk.from_payload(payload)
+            self._chunks.put(key, known)
+        elif payload is None and known is not None:  # tracked before this index existed (another store)
+            index.put("tracks", chunk_index, key[2], known.to_payload(), frames=known.frames_used)
         return known
 
     def tracked_chunk(self, video: VideoSession, chunk_index: int) -> tuple[TrackedChunk, int]:

@@ -150,12 +150,14 @@ class RealModels:
         fingerprint = self.scene_fingerprint(video)
         key = (video.ref.sha256, chunk_index, fingerprint)
         known = self._scene_chunks.get(key)
-        if known is None and video.index is not None:
-            payload = video.index.get("scene", chunk_index, fingerprint)
-            if payload is not None:
-                known = [SceneAt(t, [Tag(name, tuple(names), score) for name, names, score in tags],
-                                 [TextLine(text, score, tuple(box)) for text, score, box in texts])
-                         for t, tags, texts in payload]
+        index = video.index
+        payload = index.get("scene", chunk_index, fingerprint) if index is not None else None
+        if payload is not None and known is None:
+            known = [SceneAt(t, [Tag(name, tuple(names), score) for name, names, score in tags],
+                             [TextLine(text, score, tuple(box)) for text, score, box in texts])
+                     for t, tags, texts in payload]
+        elif payload is None and known is not None and index is not None:  # computed before this index existed
+            index.put("scene", chunk_index, fingerprint, _scene_payload(known), frames=len(known))
         if known is not None:
             self._scene_chunks.put(key, known)
             return known
@@ -168,12 +170,9 @@ class RealModels:
             key_i = (video.ref.sha256, index)
             scenes.append(SceneAt(round(time_s, 2), self.tagger.tags(key_i, image), self.reader.read(key_i, image)))
         self._scene_chunks.put(key, scenes)
-        if video.index is not None:
-            payload = [[s.t_s, [[t.name, list(t.synonyms), t.score] for t in s.tags],
-                        [[line.text, line.score, [round(v, 1) for v in line.box]] for line in s.texts]]
-                       for s in scenes]
-            video.index.put("scene", chunk_index, fingerprint, payload, frames=len(frames),
-                            seconds=time.perf_counter() - started)
+        if index is not None:
+            index.put("scene", chunk_index, fingerprint, _scene_payload(scenes), frames=len(frames),
+                      seconds=time.perf_counter() - started)
         return scenes
 
     # -- moments --------------------------------------------------------------------------------------
@@ -225,3 +224,8 @@ class RealModels:
         if not concept.value:
             return float(bool(scene.texts))
         return float(any(concept.value in line.text.lower() for line in scene.texts))
+
+
+def _scene_payload(scenes: list[SceneAt]) -> list:
+    return [[s.t_s, [[t.name, list(t.synonyms), t.score] for t in s.tags],
+             [[line.text, line.score, [round(v, 1) for v in line.box]] for line in s.texts]] for s in scenes]
