@@ -189,3 +189,32 @@ def test_ray_local_mode_with_two_workers_indexes_a_folder(tmp_path: Path):
     assert all(r.complete and r.computed == r.chunks for r in reports)
     again = index_video(videos[0], profile="world", store=IndexStore(tmp_path), show_progress=False)
     assert again.computed == 0 and again.reused == reports[0].chunks
+
+
+def test_segment_edges_group_many_shots_and_split_long_ones():
+    from vidagent.tools.index_tools import boundaries
+
+    edges, merged = boundaries(0.0, 100.0, [40.0])
+    assert not merged and 40.0 in edges and max(b - a for a, b in zip(edges, edges[1:])) <= 25.0
+    assert boundaries(0.0, 8.0, [2.5, 4.9]) == ([0.0, 2.5, 4.9, 8.0], False)  # short shots are never split
+    edges, merged = boundaries(0.0, 100.0, [float(c) for c in range(3, 100, 3)], most=4)
+    assert merged and len(edges) == 5 and edges[0] == 0.0 and edges[-1] == 100.0
+    assert boundaries(0.0, 10.0, [0.1, 5.0, 9.95])[0][:2] == [0.0, 5.0]  # slivers at the edges dropped
+    single, _ = boundaries(0.0, 3600.0, [], most=8)
+    assert len(single) == 5 and max(b - a for a, b in zip(single, single[1:])) <= 2 * 3600 / 8
+
+
+def test_list_segments_lists_the_shots_of_a_span(tmp_path: Path):
+    from vidagent.tools.index_tools import SegmentTools
+
+    colors = [(200, 30, 30)] * 25 + [(30, 30, 200)] * 25 + [(30, 200, 30)] * 30
+    path = write_video(tmp_path / "cuts.mp4", [np.full((72, 96, 3), c, np.uint8) for c in colors], fps=10)
+    tool = SegmentTools(world_models()).tools()[0]
+    session = VideoSession(path, index_store=IndexStore(tmp_path / "ix"))
+    call = tool.invoke(session, {})
+    assert call.ok and call.text.startswith("3 segments in 0.0-8.0s (2 shot cuts):")
+    # the world detector samples 5 frames/s: each cut lies midway between the samples either side of it
+    assert [(s.start_s, s.end_s) for s in call.result.segments] == [(0.0, 2.5), (2.5, 4.9), (4.9, 8.0)]
+    assert "no objects" in call.text and session.frames_seen == 0  # the index's frames, not the budget's
+    inside = tool.invoke(session, {"start_s": 2.5, "end_s": 4.9})
+    assert inside.ok and inside.result.cuts == 0 and inside.result.segments[0].start_s == 2.5

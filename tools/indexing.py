@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from vidagent.errors import ConfigError, VideoError
+from vidagent.tools.memo import Memo
 from vidagent.tools.progress import Progress
 from vidagent.tools.video import VideoRef, VideoSession, sample_frames
 from vidagent.tools.video_index import IndexStore, VideoIndex
@@ -88,7 +89,7 @@ def layer_fingerprints(perception: Any, session: VideoSession) -> dict[str, str]
         raise ConfigError(f"the {getattr(perception, 'name', '?')!r} tools have no detector to index with",
                           "index with --tools real or --tools world")
     layers = {"tracks": detector.index_fingerprint(session),
-              "shots": f"{SHOTS_VERSION}:{HIST_BINS}:rate={detector.rate_for(session):g}:chunk={detector.chunk_s:g}"}
+              "shots": shots_fingerprint(session, detector)}
     if hasattr(perception, "scene_chunk"):
         layers["scene"] = perception.scene_fingerprint(session)
     return layers
@@ -143,11 +144,37 @@ def index_chunk(perception: Any, session: VideoSession, chunk_index: int, layers
     detector.tracked_chunk(session, chunk_index)
     if "scene" in layers:
         perception.scene_chunk(session, chunk_index)
-    if index is not None and index.get("shots", chunk_index, layers["shots"]) is None:
-        started = time.perf_counter()
-        index.put("shots", chunk_index, layers["shots"], shots_chunk(session, detector, chunk_index),
-                  seconds=time.perf_counter() - started)
+    shots_of(session, detector, chunk_index)
     return session.frames_indexed - before
+
+
+def shots_fingerprint(session: VideoSession, detector: Any) -> str:
+    return f"{SHOTS_VERSION}:{HIST_BINS}:rate={detector.rate_for(session):g}:chunk={detector.chunk_s:g}"
+
+
+def shots_of(session: VideoSession, detector: Any, chunk_index: int) -> dict[str, Any]:
+    """A chunk's shots payload: from the index, or computed after the chunk is tracked (its frames are then
+    in the frame cache) and stored."""
+    fingerprint = shots_fingerprint(session, detector)
+    index = session.index
+    known = index.get("shots", chunk_index, fingerprint) if index is not None else None
+    if known is not None:
+        return known
+    memo_key = (session.ref.sha256, chunk_index, fingerprint)
+    known = _SHOTS.get(memo_key)
+    if known is None:
+        detector.tracked_chunk(session, chunk_index)
+        started = time.perf_counter()
+        known = shots_chunk(session, detector, chunk_index)
+        _SHOTS.put(memo_key, known)
+        if index is not None:
+            index.put("shots", chunk_index, fingerprint, known, seconds=time.perf_counter() - started)
+    elif index is not None:
+        index.put("shots", chunk_index, fingerprint, known)
+    return known
+
+
+_SHOTS: Memo[tuple[str, int, str], dict[str, Any]] = Memo(1024)  # without an index: shots kept in memory
 
 
 def missing_chunks(index: VideoIndex, layers: dict[str, str], count: int) -> tuple[list[int], int]:

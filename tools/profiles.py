@@ -29,7 +29,8 @@ def _real_models() -> Perception:
 # name -> (what it is, how to build its perception); the first is the default of `vidagent ask`
 PROFILES: dict[str, tuple[str, Callable[[], Perception]]] = {
     "real": ("pretrained models for real footage: COCO SSD-MobileNetV2 + YOLO11n-pose (80 classes, people's "
-             "keypoint actions), EfficientNet-Lite3 scene tags, PP-OCRv6 text; adds read_text and tag_scene",
+             "keypoint actions), EfficientNet-Lite3 scene tags, PP-OCRv6 text; adds read_text, tag_scene and "
+             "list_segments",
              _real_models),
     "world": ("the models trained on the synthetic world (tools/weights): 7 classes, 15 actions", _world_models),
 }
@@ -37,13 +38,14 @@ DEFAULT_PROFILE = next(iter(PROFILES))
 
 
 def profile_tools(perception: Perception) -> list[ToolLike]:
-    """The tools a backend adds to the four default ones (real footage: read_text, tag_scene)."""
+    """The tools a backend adds to the four default ones (real footage: read_text, tag_scene, list_segments)."""
     from vidagent.tools.real_models import RealModels  # noqa: PLC0415
 
     if isinstance(perception, RealModels):
         from vidagent.tools.footage_tools import FootageTools  # noqa: PLC0415
+        from vidagent.tools.index_tools import SegmentTools  # noqa: PLC0415
 
-        return list(FootageTools(perception).tools())
+        return [*FootageTools(perception).tools(), *SegmentTools(perception).tools()]
     return []
 
 

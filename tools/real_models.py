@@ -166,8 +166,8 @@ class RealModels:
         end = min(video.ref.duration_s, start + self.detector.chunk_s)
         frames = video.sample(start, end, fps=self.index_scene_rate(video), indexing=True)
         scenes = []
-        for index, time_s, image in zip(frames.indices, frames.times_s, frames.images, strict=True):
-            key_i = (video.ref.sha256, index)
+        for frame_index, time_s, image in zip(frames.indices, frames.times_s, frames.images, strict=True):
+            key_i = (video.ref.sha256, frame_index)
             scenes.append(SceneAt(round(time_s, 2), self.tagger.tags(key_i, image), self.reader.read(key_i, image)))
         self._scene_chunks.put(key, scenes)
         if index is not None:

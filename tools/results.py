@@ -225,3 +225,39 @@ class SceneTagsResult(ToolResult):
 
     def evidence(self) -> Evidence:
         return Evidence(spans=[self.span])
+
+
+@dataclass
+class Segment:
+    """One shot, or one stretch of a long shot, with what the index saw in it."""
+
+    start_s: float
+    end_s: float
+    objects: dict[str, int]  # distinct tracks per class
+    tags: list[str] = field(default_factory=list)  # scene tags, best first
+    texts: list[str] = field(default_factory=list)  # on-screen text read there
+
+    def summary(self) -> str:
+        parts = [", ".join(f"{n} {label}" for label, n in sorted(self.objects.items(), key=lambda kv: -kv[1]))
+                 or "no objects"]
+        if self.tags:
+            parts.append("scene: " + ", ".join(self.tags))
+        if self.texts:
+            parts.append("text: " + ", ".join(repr(t) for t in self.texts))
+        return f"{self.start_s:.1f}-{self.end_s:.1f}s: " + "; ".join(parts)
+
+
+@dataclass
+class SegmentsResult(ToolResult):
+    span: TimeSpan
+    segments: list[Segment]
+    cuts: int  # shot cuts found in the span
+    merged: bool = False  # neighbouring shots were grouped to keep the list short
+
+    def render(self) -> str:
+        head = (f"{len(self.segments)} segments in {self.span} ({self.cuts} shot cuts"
+                + ("; shots grouped: call list_segments on a segment to see inside it" if self.merged else "") + "):")
+        return "\n".join([head, *(s.summary() for s in self.segments)])
+
+    def evidence(self) -> Evidence:
+        return Evidence(spans=[TimeSpan(s.start_s, s.end_s) for s in self.segments])
