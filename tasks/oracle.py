@@ -13,6 +13,11 @@ is a dot-separated list of attribute names, list indices, and selectors ``name[k
 the one element of a list whose attributes match (e.g. ``det.tracks[color=red].track_id``), so programs
 never hard-code track ids and run unchanged on real tools.
 
+The ``answer`` step is one of ``COMPOSE_OPS`` (counts, yes/no, a color, an action, a moment's span, the
+order of two moments, and ``track_span``: the ``[first_s, last_s]`` of the first- or last-seen track of a
+class and color); its argument names, and words such as ``which="first"``, are checked when the program is
+built.
+
 ``run_program(program, call_tool)`` executes a program with any ``call_tool(name, args) -> ToolResult``;
 ``GroundTruthTools`` answers the default tools from a world video's ground truth (the real tools over the
 ``WorldTruth`` backend), so every oracle program answers its question exactly (the consistency test), and
@@ -23,11 +28,12 @@ from __future__ import annotations
 
 import inspect
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from vidagent.errors import VidagentError
 from vidagent.tools.default_tools import DEFAULT_TOOL_NAMES, DefaultTools
 from vidagent.tools.results import (
@@ -77,6 +83,13 @@ class Compose(BaseModel):
         if value not in COMPOSE_OPS:
             raise ValueError(f"unknown composition op {value!r}; fix: use one of {sorted(COMPOSE_OPS)}")
         return value
+
+    @model_validator(mode="after")
+    def _valid_args(self) -> Compose:
+        """The op's argument names, and literal values of arguments that take one of a few words (``which``
+        of ``track_span``), are checked when the program is built, not when it runs."""
+        check_compose_args(self.op, self.args)
+        return self
 
 
 class Program(BaseModel):
@@ -214,6 +227,25 @@ def run_program(program: Program, call_tool: Callable[[str, dict[str, Any]], Too
 # Composition ops: pure functions of tool results (and literal parameters) -> answer
 
 
+def check_compose_args(op: str, args: dict[str, Any]) -> None:
+    """``ValueError`` (with a fix) if ``args`` do not fit composition op ``op``: an unknown or missing argument
+    name, or a literal (non-reference) value outside a ``Literal[...]`` parameter's words."""
+    function = COMPOSE_OPS[op]
+    params = inspect.signature(function).parameters
+    unknown = sorted(set(args) - set(params))
+    if unknown:
+        raise ValueError(f"composition op {op!r} has no argument(s) {unknown}; fix: use {list(params)}")
+    missing = [name for name, p in params.items() if p.default is inspect.Parameter.empty and name not in args]
+    if missing:
+        raise ValueError(f"composition op {op!r} needs argument(s) {missing}; fix: pass them in its args")
+    hints = typing.get_type_hints(function)
+    for name, value in args.items():
+        words = typing.get_args(hints.get(name)) if typing.get_origin(hints.get(name)) is Literal else ()
+        if words and not _is_ref(value) and value not in words:
+            raise ValueError(f"composition op {op!r}: {name}={value!r} is not one of {list(words)}; "
+                             f"fix: pass {name} as one of {list(words)}")
+
+
 def _items(result: ToolResult) -> list[tuple[str, str]]:
     """(label, color) of each object a detection or frame description reports."""
     if isinstance(result, DetectionResult):
@@ -244,6 +276,30 @@ def color_of(result: ToolResult, label: str) -> str:
         raise ProgramError(f"color_of: {len(found)} objects labelled {label!r}, expected exactly one",
                            "narrow the time range or the class")
     return found[0][1]
+
+
+def track_span(result: DetectionResult, label: str | None = None, color: str | None = None,
+               which: Literal["first", "last"] = "first") -> list[float]:
+    """``[first_s, last_s]`` of one detect_objects track with this label and color: with ``which="first"``
+    the one seen first (earliest ``first_s``), with ``"last"`` the one seen last (latest ``last_s``); ties go
+    to the earlier start for "first" and the later end for "last" (tracks tied on both have the same span)."""
+    if not isinstance(result, DetectionResult):
+        raise ProgramError(f"track_span: expected detect_objects output, got {type(result).__name__}",
+                           "pass the result of detect_objects (tracks carry the times they are seen)")
+    if which not in ("first", "last"):
+        raise ProgramError(f"track_span: which={which!r} is not 'first' or 'last'",
+                           "pass which='first' or which='last'")
+    tracks = [t for t in result.tracks
+              if (label is None or t.label == label) and (color is None or t.color == color)]
+    if not tracks:
+        wanted = " ".join(w for w in (color, label) if w) or "object"
+        raise ProgramError(f"track_span: no {wanted} track in {result.span}",
+                           "check the class and color, or widen the time range of detect_objects")
+    if which == "first":
+        track = min(tracks, key=lambda t: (t.first_s, t.last_s))
+    else:
+        track = max(tracks, key=lambda t: (t.last_s, t.first_s))
+    return [track.first_s, track.last_s]
 
 
 def top_action(result: ActionResult) -> str:
@@ -281,6 +337,7 @@ COMPOSE_OPS: dict[str, Callable[..., Any]] = {
     "count_tracks": count_tracks,
     "exists": exists,
     "color_of": color_of,
+    "track_span": track_span,
     "top_action": top_action,
     "top_span": top_span,
     "is_before": is_before,

@@ -10,15 +10,17 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from vidagent.cli import main
 from vidagent.errors import ConfigError
 from vidagent.policies.environment import WorldData
-from vidagent.tasks.oracle import GroundTruthTools, run_program
+from vidagent.tasks.oracle import GroundTruthTools, ProgramError, compose, ref, run_program, track_span
 from vidagent.tasks.questions import load_questions
 from vidagent.tasks.verify import verify
 from vidagent.tasks.world import long as long_module
+from vidagent.tasks.world.config import WorldConfig
 from vidagent.tasks.world.generate import MANIFEST, QUESTIONS, STAGING, UNFINISHED, load_world
-from vidagent.tasks.world.long import MIN_SEEN_S, generate_long_world, long_questions
+from vidagent.tasks.world.long import MIN_SEEN_S, generate_long_video, generate_long_world, long_questions
 from vidagent.tasks.world.truth import load_ground_truth
 from vidagent.tools.video import VideoRef, decode_all_sequential
 
@@ -42,6 +44,19 @@ def truth(world):
 def many(truth):
     """Nearly every candidate question of the video: all the families, each checked below."""
     return long_questions(truth, 100, truth.seed)
+
+
+@pytest.fixture(scope="module")
+def two_minutes():
+    """A 2-minute video's truth (no pixels) and nearly all its candidate questions: more scenes, so more
+    kinds that recur, and "last" appearance questions, which the 30-second video has none of."""
+    video = generate_long_video(WorldConfig(), 7, "long-7-2min-00", 2.0, None)
+    return video.truth, long_questions(video.truth, 200, video.truth.seed)
+
+
+@pytest.fixture(params=["thirty_seconds", "two_minutes"])
+def asked(request, truth, many):
+    return (truth, many) if request.param == "thirty_seconds" else request.getfixturevalue("two_minutes")
 
 
 def test_the_video_decodes_and_lasts_the_requested_length(world, truth):
@@ -88,29 +103,60 @@ def test_ground_truth_times_are_consistent(world, truth):
         assert all(truth.object(t) for t in event.track_ids)
 
 
-def test_every_oracle_program_answers_its_question(truth, many):
+def test_every_question_has_a_program_that_answers_it(asked):
+    truth, many = asked
     tools = GroundTruthTools(truth)
     families = Counter(q.family for q in many)
     assert WHOLE_VIDEO_FAMILIES <= set(families), families
     for q in many:
-        if q.program is None:
-            continue
+        assert q.program is not None, q.text
         run = run_program(q.program, tools.call)
         assert verify(q, run.answer).correct, (q.text, q.answer, run.answer)
-        assert len(run.steps) == q.hops
+        assert len(run.steps) == q.hops == q.program.hops
 
 
-def test_appearance_answers_are_what_the_detector_reports(truth, many):
+def test_appearance_answers_are_what_the_detector_reports(asked, two_minutes):
+    truth, many = asked
     tools = GroundTruthTools(truth)
-    asked = [q for q in many if q.family == "appearance"]
-    assert asked and all(q.program is None and q.answer_type == "interval" for q in asked)
-    for q in asked:
-        obj = next(o for o in truth.objects if o.visible_boxes() and q.text.count(f"{o.color} {o.category}"))
-        whole = {"start_s": 0.0, "end_s": truth.duration_s, "classes": [obj.category]}
-        det = tools.call("detect_objects", whole)
-        seen = [t for t in det.tracks if t.color == obj.color]
-        track = seen[-1] if "last" in q.text else seen[0]
-        assert q.answer == pytest.approx([track.first_s, track.last_s + 1 / truth.fps])
+    appearance = [q for q in many if q.family == "appearance"]
+    assert appearance and all(q.answer_type == "interval" for q in appearance)
+    if asked is two_minutes:
+        assert {q.program.answer.args["which"] for q in appearance} == {"first", "last"}
+    for q in appearance:
+        (call,) = q.program.calls
+        label, color = q.program.answer.args["label"], q.program.answer.args["color"]
+        assert call.tool == "detect_objects" and call.args == {"start_s": 0.0, "end_s": truth.duration_s,
+                                                              "classes": [label]}
+        assert f"{color} {label}" in q.text and q.program.answer.op == "track_span"
+        det = tools.call("detect_objects", call.args)
+        seen = sorted((t.first_s, t.last_s) for t in det.tracks if t.color == color)
+        first, last = seen[0], max(seen, key=lambda span: (span[1], span[0]))
+        assert tuple(q.answer) == (last if q.program.answer.args["which"] == "last" else first)
+        assert run_program(q.program, tools.call).answer == q.answer  # the same span, not only IoU >= 0.5
+        if len(seen) == 1:
+            assert "first" not in q.text and "last" not in q.text
+
+
+def test_track_span_picks_the_first_and_last_seen_track_and_explains_bad_arguments(truth):
+    tools = GroundTruthTools(truth)
+    obj = max(truth.objects, key=lambda o: len(o.visible_boxes()))
+    det = tools.call("detect_objects", {"start_s": 0.0, "end_s": truth.duration_s})
+    spans = [(t.first_s, t.last_s) for t in det.tracks if (t.label, t.color) == (obj.category, obj.color)]
+    assert track_span(det, obj.category, obj.color) == list(min(spans))
+    assert track_span(det, obj.category, obj.color, "last") == list(max(spans, key=lambda s: (s[1], s[0])))
+    frame = tools.call("describe_frame", {"t_s": 0.0})
+    with pytest.raises(ProgramError, match="track_span: expected detect_objects output, got FrameDescription"):
+        track_span(frame, obj.category)
+    with pytest.raises(ProgramError, match="which='middle' is not 'first' or 'last'"):
+        track_span(det, obj.category, which="middle")
+    with pytest.raises(ProgramError, match="no purple unicorn track"):
+        track_span(det, "unicorn", "purple")
+    with pytest.raises(ValidationError, match="which='middle' is not one of \\['first', 'last'\\]"):
+        compose("track_span", result=ref("det"), which="middle")
+    with pytest.raises(ValidationError, match="needs argument\\(s\\) \\['result'\\]"):
+        compose("track_span", label="person")
+    with pytest.raises(ValidationError, match="has no argument\\(s\\) \\['colour'\\]"):
+        compose("track_span", result=ref("det"), colour="red")
 
 
 def test_questions_are_unique_and_about_the_whole_video(truth, many):
@@ -118,7 +164,7 @@ def test_questions_are_unique_and_about_the_whole_video(truth, many):
     unclear = {o.track_id for o in truth.objects
                if o.attributes.get("cut") or len(o.visible_boxes()) < MIN_SEEN_S * truth.fps}
     for q in many:
-        queries = [c.args["query"] for c in q.program.calls if c.tool == "ground_moment"] if q.program else []
+        queries = [c.args["query"] for c in q.program.calls if c.tool == "ground_moment"]
         assert all(captions[text] == 1 for text in queries), q.text  # the needle happens once
         if q.family == "order":
             (a, b) = q.evidence
@@ -135,7 +181,8 @@ def test_world_data_loads_it_for_eval(world, truth):
     data = WorldData.load(world)
     written = load_questions(world / QUESTIONS)
     found = data.questions("test", seed=0)
-    assert {q.id for q in found} == {q.id for q in written if q.program is not None}
+    assert all(q.program is not None for q in written)
+    assert {q.id for q in found} == {q.id for q in written}
     assert all(q.video == truth.video_id for q in found) and len(written) == 12
     assert Path(data.video_path(found[0])).is_file()
     assert load_world(world).generator_version == written[0].generator_version

@@ -314,7 +314,8 @@ class MomentGrounder:
             else:
                 self._memo.put(key, result)
                 return result
-        frames = video.sample(0.0, video.ref.duration_s, fps=rate)
+        # a whole-video pass kept on disk and shared by every later question: indexing, not this question's budget
+        frames = video.sample(0.0, video.ref.duration_s, fps=rate, indexing=True)
         gap = max(1, round(model.frame_gap_s * rate)) if model.frame_stack > 1 else 1
         images = stack_frames(frames.images, model.frame_stack, gap)
         result = FrameEmbeddings(np.asarray(frames.times_s, np.float32), model.encode_images(images))

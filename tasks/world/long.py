@@ -26,8 +26,9 @@ whole video, ``grounding`` of a moment whose caption occurs once in the video (t
 such moments in different scenes far apart, ``appearance`` (new: when the first / last object of a class and
 color is on screen), and ``attribute``, ``action``, ``multihop`` about uniquely described objects. Objects
 visible under ``MIN_SEEN_S`` or cut short by a cut are never counted nor asked about, so every answer is
-unique and follows from the ground truth. ``appearance`` questions have no oracle program (no composition
-step returns a track's time span yet); all others have one.
+unique and follows from the ground truth. Every question has an oracle program; ``appearance``'s is
+``detect_objects`` over the video and ``track_span`` (the ``[first_s, last_s]`` of the first / last matching
+track), and its answer is that span as the world-truth tools report it.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ from vidagent.tasks.world.truth import (
 )
 
 # Bump when a change here changes what a seed produces (scenes chosen, cuts, truth, questions).
-LONG_VERSION = "long-v1"
+LONG_VERSION = "long-v2"  # v2: appearance answers are [first_s, last_s] of the track, with a program
 MIN_MINUTES, MAX_MINUTES = 0.1, 60.0
 MIN_TAIL_S = 2.0  # the last scene of a video lasts at least this long
 MIN_SEEN_S = 1.0  # an object visible for less than this is not counted nor asked about
@@ -445,25 +446,41 @@ def _long_order(ctx: _LongContext, rng: np.random.Generator) -> list[_Candidate]
 
 
 def _appearance(ctx: _LongContext, rng: np.random.Generator) -> list[_Candidate]:
-    """When the first / last object of a class and color is on screen (its visible span); no oracle program
-    (no composition step returns a track's span), answerable from detect_objects' "seen a-b s"."""
+    """When the first / last object of a class and color is on screen: ``[first_s, last_s]`` of its visible
+    frames, which is what detect_objects over the whole video reports for its track and what the program's
+    ``track_span`` step returns (first: earliest first frame; last: latest last frame). Asked only when the
+    answer is unique: no other object of the kind starts (first) or ends (last) with it with another span,
+    and the last one seen is also the last to appear (a later start and a latest end are two objects)."""
     out: list[_Candidate] = []
-    kinds: dict[tuple[str, str], list[Any]] = {}
+    fps = ctx.gt.fps
+    kinds: dict[tuple[str, str], list[tuple[int, int, Any]]] = {}
     for obj in ctx.gt.objects:
-        if obj.boxes:
-            kinds.setdefault((obj.category, obj.color), []).append(obj)
-    for (category, color), objs in sorted(kinds.items()):
-        objs = sorted(objs, key=lambda o: o.boxes[0][0])
-        if len(objs) == 1:
-            asks = [(objs[0], APPEAR_ONLY)]
+        frames = [b[0] for b in obj.visible_boxes()]
+        if frames:  # what the detector sees
+            kinds.setdefault((obj.category, obj.color), []).append((frames[0], frames[-1], obj))
+    for (category, color), seen in sorted(kinds.items()):
+        first = min(seen, key=lambda s: (s[0], s[1]))
+        last = max(seen, key=lambda s: (s[1], s[0]))
+        firsts = {(a, b) for a, b, _ in seen if a == first[0]}
+        lasts = {(a, b) for a, b, _ in seen if b == last[1]}
+        if len(seen) == 1:
+            asks = [(first, "first", APPEAR_ONLY)]
         else:
-            asks = [(objs[0], APPEAR_FIRST), (objs[-1], APPEAR_LAST)]
-        for obj, templates in asks:
-            if obj.track_id in ctx.unclear:
+            asks = []
+            if len(firsts) == 1:
+                asks.append((first, "first", APPEAR_FIRST))
+            latest = max(a for a, _, _ in seen)
+            if len(lasts) == 1 and {(a, b) for a, b, _ in seen if a == latest} == lasts:
+                asks.append((last, "last", APPEAR_LAST))
+        for (a, b, obj), which, templates in asks:
+            tied = [o for x, y, o in seen if (x, y) == (a, b)]
+            if not ctx.clear(tied):
                 continue
-            span = ctx.span_of(obj)
+            program = Program(calls=_detect_all(ctx, category),
+                              answer=compose("track_span", result=ref("det"), label=category, color=color,
+                                             which=which))
             out.append(("appearance", 1, _phrase(rng, templates, color=color, cls=category),
-                        [span.start_s, span.end_s], "interval", [], [span], None))
+                        [round(a / fps, 3), round(b / fps, 3)], "interval", [], [ctx.span_of(obj)], program))
     return out
 
 
