@@ -39,8 +39,9 @@ from vidagent.tools.video import VideoSession
 class Stats:
     tool_calls: int = 0  # calls that ran a tool (errors included, budget refusals not)
     tool_errors: int = 0
-    frames_seen: int = 0  # frames handed to tools (cached or decoded)
+    frames_seen: int = 0  # frames handed to tools beyond the video's index (cached or decoded)
     frames_decoded: int = 0
+    frames_indexed: int = 0  # frames sampled to build the video's index (once per video)
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -67,8 +68,9 @@ class Stats:
 
     def line(self) -> str:
         tools = ", ".join(f"{name} {s:.2f}s" for name, s in self.tool_seconds.items())
+        indexed = f", {self.frames_indexed} for the index" if self.frames_indexed else ""
         return (f"{self.tool_calls} tool calls ({self.tool_errors} errors), {self.frames_decoded} frames decoded "
-                f"({self.frames_seen} used), {self.llm_calls} LLM calls, {self.prompt_tokens}+"
+                f"({self.frames_seen} used{indexed}), {self.llm_calls} LLM calls, {self.prompt_tokens}+"
                 f"{self.completion_tokens} tokens, {self.seconds:.2f}s (LLM {self.llm_seconds:.2f}s"
                 + (f"; {tools})" if tools else ")"))
 
@@ -219,6 +221,7 @@ class Agent:
         answer = Answer.from_dict(final["answer"]) if final["answer"] is not None else None
         stats = Stats.from_steps(steps, seconds)
         stats.frames_seen, stats.frames_decoded = session.frames_seen, session.frames_decoded
+        stats.frames_indexed = session.frames_indexed
         return Result(question=question, video=session.ref.path, answered=final["answered"], answer=answer,
                       stop_reason=final["stop_reason"], trace=steps, stats=stats,
                       messages=list(state.get("messages", [])), thread_id=thread_id,

@@ -113,8 +113,8 @@ def _voted_result(results: list[Result], consensus: Consensus, seconds: float) -
     if answer is not None and best is not None and best.answer_type == "interval":
         answer = dataclasses.replace(answer, value=list(best.value), text=show(best.value))  # the consensus span
     stats = Stats(seconds=seconds)
-    for field in ("tool_calls", "tool_errors", "frames_seen", "frames_decoded", "llm_calls", "prompt_tokens",
-                  "completion_tokens"):
+    for field in ("tool_calls", "tool_errors", "frames_seen", "frames_decoded", "frames_indexed", "llm_calls",
+                  "prompt_tokens", "completion_tokens"):
         setattr(stats, field, sum(getattr(r.stats, field) for r in results))
     stats.llm_seconds = sum(r.stats.llm_seconds for r in results)
     for r in results:

@@ -91,6 +91,12 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --samples: draw K first and stop when they agree")
     parser.add_argument("--max-new-tokens", type=int, default=96, help="tokens per planner reply")
     parser.add_argument("--concurrency", type=int, default=8, help="questions run at once (LLM calls batched)")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: this process (default, no Ray); ray: each row's questions split by video "
+                             "into --workers shards, one Ray task each (a local Ray here, or the cluster "
+                             "RAY_ADDRESS names); the report is the same")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="with --engine ray: shards (Ray tasks) per row, one CPU each (default 2)")
     parser.add_argument("--out", default="results/eval", help="writes OUT.json and OUT.md")
 
 

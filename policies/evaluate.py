@@ -457,11 +457,85 @@ def load_eval_questions(args: argparse.Namespace) -> tuple[list[Question], Calla
     return questions, qfile.video_path, world, qfile.stamp, meta
 
 
+@dataclass(frozen=True)
+class RowJob:
+    """One row of ``vidagent eval`` as data: the planner that answers (or the oracle programs) and how it
+    runs. ``run_row`` runs it on this machine; ``vidagent.policies.ray_eval`` runs the same job in Ray tasks,
+    one per shard of the questions, so both engines build a row the same way."""
+
+    kind: str  # "agent" (a planner on the tools, or the text-only prior) or "oracle" (the oracle programs)
+    name: str
+    spec: str  # the planner spec ("base", a directory, ...); "oracle" for the oracle programs
+    planner_options: dict[str, Any] = field(default_factory=dict)  # load_eval_planner's keyword arguments
+    with_tools: bool = True  # False: no tools at all (the text-only prior)
+    max_tool_calls: int = 0
+    concurrency: int = 1
+    timeout_s: float | None = None
+    samples: SamplingPlan = field(default_factory=SamplingPlan)
+
+
+def row_jobs(row: str, args: argparse.Namespace, *, tools: str, voted: str, plan: SamplingPlan,
+             options: dict[str, Any]) -> list[RowJob]:
+    """The jobs of one ``--rows`` entry (``planners``: one per ``--planner``; none without any)."""
+    if row == "prior":
+        # every reply starts with <answer>: the prior is the model's best guess, not its format skill
+        return [RowJob("agent", "text-only prior (no tools)", "base", {"reply_prefix": ANSWER_OPEN, **options},
+                       with_tools=False, max_tool_calls=0, concurrency=args.concurrency)]
+    if row == "base":
+        # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
+        return [RowJob("agent", "zero-shot base planner" + voted, "base", {"guide_format": True, **options},
+                       max_tool_calls=args.max_tool_calls, concurrency=args.concurrency, timeout_s=args.timeout,
+                       samples=plan)]
+    if row == "planners":
+        return [RowJob("agent", name + voted, spec, dict(options), max_tool_calls=args.max_tool_calls,
+                       concurrency=args.concurrency, timeout_s=args.timeout, samples=plan)
+                for name, spec in map(parse_planner, args.planner)]
+    return [RowJob("oracle", f"oracle programs, {tools} tools", "oracle")]
+
+
+def run_row(job: RowJob, toolbox: Toolbox, questions: Sequence[Question],
+            video_path: Callable[[Question], str]) -> RowReport:
+    """``job`` on ``questions`` in this process (``--engine local``, and each Ray task on its shard)."""
+    if job.kind == "oracle":
+        return evaluate_oracle(toolbox, questions, video_path, job.name)
+    chat = load_eval_planner(job.spec, **job.planner_options)
+    return evaluate_agent(job.name, job.spec, chat, toolbox if job.with_tools else Toolbox([]), questions,
+                          video_path, max_tool_calls=job.max_tool_calls, concurrency=job.concurrency,
+                          timeout_s=job.timeout_s, samples=job.samples)
+
+
+ENGINES = ("local", "ray")
+RAY_WORKERS = 2  # --workers when --engine ray is given without it
+
+
+def check_engine(args: argparse.Namespace) -> tuple[str, int]:
+    """``--engine`` and ``--workers`` (ConfigError with the fix when they do not fit); Ray must be importable
+    for ``ray``."""
+    engine = getattr(args, "engine", "local") or "local"
+    workers = getattr(args, "workers", None)
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}", "use --engine local (this process) or --engine ray")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}",
+                          f"pass --workers {RAY_WORKERS} (Ray tasks at once), or leave it out")
+    if engine == "local":
+        if workers is not None:
+            raise ConfigError("--workers goes with --engine ray (the local engine runs one process; its "
+                              "questions at once are --concurrency)",
+                              f"add --engine ray, or drop --workers {workers}")
+        return engine, 1
+    from vidagent.tools.ray_engine import _require_ray  # noqa: PLC0415
+
+    _require_ray()  # ConfigError with the pip line, before any question or model loads
+    return engine, workers or RAY_WORKERS
+
+
 def run_eval_command(args: argparse.Namespace) -> int:
     from vidagent.policies.environment import make_toolbox  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     plan = SamplingPlan(samples=args.samples, adaptive_k=args.adaptive)  # bad flags fail before any loading
+    engine, workers = check_engine(args)
     questions, video_path, world, version, suite_meta = load_eval_questions(args)
     tools = args.tools or default_tools(args.questions is not None)
     toolbox = make_toolbox(tools, world, load_tool_specs(args.tool))
@@ -478,31 +552,22 @@ def run_eval_command(args: argparse.Namespace) -> int:
             "timeout_s": args.timeout, "samples": args.samples, "adaptive": args.adaptive,
             "command": "vidagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
     title = f"{meta['suite']} ({tools} tools)"
+    if engine == "ray":  # the same rows, their questions spread over Ray tasks by video
+        from vidagent.policies.ray_eval import RayRowRunner  # noqa: PLC0415
+
+        meta["engine"] = f"ray, {workers} workers"
+        runner: Callable[..., RowReport] = RayRowRunner(
+            workers=workers, profile=tools, tool_specs=args.tool,
+            world_dir=str(Path(args.world).resolve()) if world is not None else None)
+    else:
+        runner = run_row
     rows: list[RowReport] = []
     try:
         for row in rows_wanted:
             started = time.perf_counter()
-            if row == "prior":
-                # every reply starts with <answer>: the prior is the model's best guess, not its format skill
-                chat = load_eval_planner("base", reply_prefix=ANSWER_OPEN, **options)
-                rows.append(evaluate_agent("text-only prior (no tools)", "base", chat, Toolbox([]), questions,
-                                           video_path, max_tool_calls=0, concurrency=args.concurrency))
-            elif row == "base":
-                # un-tuned, it needs the reply starts that `vidagent ask` gives it too (LocalChatModel.guide_format)
-                chat = load_eval_planner("base", guide_format=True, **options)
-                rows.append(evaluate_agent("zero-shot base planner" + voted, "base", chat, toolbox, questions,
-                                           video_path, max_tool_calls=args.max_tool_calls,
-                                           concurrency=args.concurrency, timeout_s=args.timeout, samples=plan))
-            elif row == "planners":
-                for item in args.planner:
-                    name, spec = parse_planner(item)
-                    chat = load_eval_planner(spec, **options)
-                    rows.append(evaluate_agent(name + voted, spec, chat, toolbox, questions, video_path,
-                                               max_tool_calls=args.max_tool_calls, concurrency=args.concurrency,
-                                               timeout_s=args.timeout, samples=plan))
-            else:
-                rows.append(evaluate_oracle(toolbox, questions, video_path, f"oracle programs, {tools} tools"))
-                if rows[-1].skipped:
+            for job in row_jobs(row, args, tools=tools, voted=voted, plan=plan, options=options):
+                rows.append(runner(job, toolbox, questions, video_path))
+                if job.kind == "oracle" and rows[-1].skipped:
                     print(f"oracle: {len(rows[-1].skipped)} of {len(questions)} questions have no program: skipped "
                           "for this row", file=sys.stderr)
             if not rows:  # e.g. --rows planners without any --planner
@@ -516,6 +581,9 @@ def run_eval_command(args: argparse.Namespace) -> int:
                 else "no row had finished, nothing was written")
         print(f"eval interrupted: {kept}", file=sys.stderr)
         raise
+    finally:
+        if engine == "ray":
+            runner.close()  # type: ignore[attr-defined]  # stops the local Ray it started
     if not rows:
         raise ConfigError("no rows to run", "pass --rows prior,base,oracle or --rows planners with --planner SPEC")
     print(markdown_table(rows, title=title))
