@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_planner.py
 	$(BIN)/python benchmarks/bench_real.py
 	$(BIN)/python benchmarks/bench_color.py
+	$(BIN)/python benchmarks/bench_long.py --json results/bench/long.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -162,6 +162,9 @@ def test_query_words_become_objects_colors_actions_tags_and_text():
         ("object", "person"), ("action", "walk")}
     assert parse_query("the TAXI sign", frozenset()).concepts[0].value == "taxi"
     assert parse_query("a unicorn dances", frozenset()).unknown == ["unicorn", "dances"]
+    # a word both models know: the detector's class, or the tagger's tag (the 1906 streetcar is no COCO train)
+    streetcar = parse_query("a streetcar", frozenset({"streetcar"})).concepts
+    assert [(c.kind, c.value, c.tag) for c in streetcar] == [("object", "train", "streetcar")]
 
 
 def test_the_setup_installs_the_pinned_model_packages_the_code_looks_for():

@@ -218,3 +218,41 @@ def test_list_segments_lists_the_shots_of_a_span(tmp_path: Path):
     assert "no objects" in call.text and session.frames_seen == 0  # the index's frames, not the budget's
     inside = tool.invoke(session, {"start_s": 2.5, "end_s": 4.9})
     assert inside.ok and inside.result.cuts == 0 and inside.result.segments[0].start_s == 2.5
+
+
+@pytest.mark.slow
+def test_kill_9_during_indexing_loses_at_most_the_chunk_in_flight(tmp_path: Path):
+    """A real `vidagent index` process killed with SIGKILL after its first chunk: the run again computes only
+    what is missing, and the index it leaves is complete."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    frames = (np.full((96, 128, 3), (i // 30 * 40) % 250, np.uint8) for i in range(150 * 10))
+    video = write_video(tmp_path / "long.mp4", frames, fps=10)  # 150 s: 3 chunks of the world detector's 60 s
+    env = {**os.environ, "VIDAGENT_CACHE_DIR": str(tmp_path / "cache"), "VIDAGENT_INDEX": "on"}
+    command = [sys.executable, "-m", "vidagent", "index", str(video), "--tools", "world", "--json"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    database = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "cache" / "index").rglob("*.sqlite"))
+        if found:
+            database = found[0]
+            with sqlite3.connect(database) as conn:
+                done = conn.execute("SELECT COUNT(*) FROM chunks WHERE layer='shots' AND status='done'").fetchone()[0]
+            if done >= 1:
+                break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert database is not None and done >= 1, "the indexer never finished a chunk"
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    import json
+
+    report = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert report["complete"] and report["reused"] >= 1 and report["reused"] + report["computed"] == report["chunks"] == 3

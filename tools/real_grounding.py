@@ -44,6 +44,9 @@ class Concept:
     value: str  # class, action, tag word, text ("" = any text), motion label
     color: str | None = None
     words: tuple[str, ...] = ()  # the query words it came from
+    # an object word that is also a scene-tag word ("streetcar": COCO's train, ImageNet's streetcar): either
+    # model seeing it counts, since the detector misses what the tagger names and the other way round
+    tag: str | None = None
 
 
 @dataclass
@@ -89,7 +92,8 @@ def parse_query(query: str, tag_words: frozenset[str]) -> ParsedQuery:
         if lemma in NATURAL_COLORS or word == "grey":
             color = "gray" if word == "grey" else lemma
         elif _class_of(word):
-            parsed.concepts.append(Concept("object", _class_of(word) or "", color, (word,)))
+            tag = word if word in tag_words and word not in COCO_CLASSES else None
+            parsed.concepts.append(Concept("object", _class_of(word) or "", color, (word,), tag))
             color = None
         elif lemma in PERSON_ACTIONS:
             parsed.concepts.append(Concept("action", lemma, words=(word,)))

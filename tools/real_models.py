@@ -179,7 +179,7 @@ class RealModels:
     def moments(self, video: VideoSession, query: str, top_k: int) -> list[ScoredSpan]:
         parsed = parse_query(query, self.tagger.words())
         require_concepts(query, parsed)
-        kinds = {c.kind for c in parsed.concepts}
+        kinds = {c.kind for c in parsed.concepts} | ({"tag"} if any(c.tag for c in parsed.concepts) else set())
         end = video.ref.duration_s
         seen = self.sighting(video, 0.0, end)
         times = sorted(seen.times_s)
@@ -210,8 +210,10 @@ class RealModels:
     @staticmethod
     def _holds(concept, tracks: list[Track], scene: SceneAt | None, actions: dict[str, float]) -> float:
         if concept.kind == "object":
-            return float(any((not concept.value or t.label == concept.value)
-                             and (concept.color is None or t.color == concept.color) for t in tracks))
+            seen = any((not concept.value or t.label == concept.value)
+                       and (concept.color is None or t.color == concept.color) for t in tracks)
+            tagged = concept.tag is not None and scene is not None and _tagged(scene, concept.tag)
+            return float(seen or tagged)
         if concept.kind == "action":
             return actions.get(concept.value, 0.0)
         if concept.kind == "motion":
@@ -220,7 +222,7 @@ class RealModels:
         if scene is None:
             return 0.0
         if concept.kind == "tag":
-            return float(any(concept.value in name.lower().split() for tag in scene.tags for name in tag.synonyms))
+            return float(_tagged(scene, concept.value))
         if not concept.value:
             return float(bool(scene.texts))
         return float(any(concept.value in line.text.lower() for line in scene.texts))
@@ -229,3 +231,7 @@ class RealModels:
 def _scene_payload(scenes: list[SceneAt]) -> list:
     return [[s.t_s, [[t.name, list(t.synonyms), t.score] for t in s.tags],
              [[line.text, line.score, [round(v, 1) for v in line.box]] for line in s.texts]] for s in scenes]
+
+
+def _tagged(scene: SceneAt, word: str) -> bool:
+    return any(word in name.lower().split() for tag in scene.tags for name in tag.synonyms)
