@@ -41,6 +41,7 @@ from typing import Any
 from vidagent.errors import ConfigError, VidagentError
 from vidagent.policies.evaluate import Outcome, RowJob, RowReport
 from vidagent.tasks.questions import Question
+from vidagent.tools.ray_engine import finished
 from vidagent.tools.toolbox import Toolbox
 
 # the driver's settings a task takes over (the thread count and progress bars are the task's own)
@@ -180,30 +181,20 @@ class RayRowRunner:
         print(f"{job.name}: {len(questions)} questions in {len(shards)} shards on Ray "
               f"({', '.join(str(len(s)) for s in shards)} questions)", file=sys.stderr)
         results: dict[int, dict[str, Any]] = {}
-        refs = list(pending)
-        try:
-            while refs:
-                ready, refs = ray.wait(refs, num_returns=1)
-                for ref in ready:
-                    number = pending[ref]
-                    try:
-                        results[number] = ray.get(ref)
-                    except Exception as error:  # a RayTaskError carries the task's own exception as .cause
-                        raise self._shard_error(job, number, shards[number], questions, error) from None
-                    log = results[number]["log"].strip()
-                    if log:
-                        print(log, file=sys.stderr)
-                    print(f"{job.name}: shard {number + 1}/{len(shards)} done ({len(shards[number])} questions, "
-                          f"{results[number]['seconds']:.0f}s) [{len(results)}/{len(shards)}]", file=sys.stderr)
-        finally:
-            for ref in refs:  # a failed shard (or ^C) fails the row: stop the others
-                ray.cancel(ref)
+        for number, value, error in finished(ray, pending):
+            if error is not None:  # a failed shard fails the row (``finished`` cancels the others)
+                raise self._shard_error(job, number, shards[number], questions, error) from None
+            results[number] = value
+            log = value["log"].strip()
+            if log:
+                print(log, file=sys.stderr)
+            print(f"{job.name}: shard {number + 1}/{len(shards)} done ({len(shards[number])} questions, "
+                  f"{value['seconds']:.0f}s) [{len(results)}/{len(shards)}]", file=sys.stderr)
         return merge_shards(job, questions, shards, [results[n] for n in range(len(shards))])
 
     @staticmethod
     def _shard_error(job: RowJob, number: int, shard: list[int], questions: Sequence[Question],
-                     error: BaseException) -> VidagentError:
-        cause = getattr(error, "cause", None) or error
+                     cause: BaseException) -> VidagentError:
         if isinstance(cause, VidagentError):
             return cause
         videos = sorted({questions[i].video for i in shard})

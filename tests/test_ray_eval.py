@@ -141,13 +141,40 @@ def test_a_crash_in_a_task_is_a_config_error_naming_the_shard():
     from vidagent.policies.evaluate import RowJob
     from vidagent.policies.ray_eval import RayRowRunner
 
-    class FakeRayTaskError(Exception):
-        cause = ValueError("bad value\nmore lines")
-
     world = WorldData.load(EXAMPLES)
     questions = world.questions("test", seed=0)
+    # the task's own exception, as tools.ray_engine.finished unwraps it from Ray's RayTaskError
     error = RayRowRunner._shard_error(RowJob("oracle", "oracle programs", "oracle"), 0, [0, 1], questions,
-                                      FakeRayTaskError())
+                                      ValueError("bad value\nmore lines"))
     assert isinstance(error, ConfigError)
     assert error.problem.startswith("row 'oracle programs' failed on Ray in shard 1 (videos ")
     assert error.problem.endswith("ValueError: bad value") and "--engine local" in error.fix
+
+
+def test_finished_unwraps_a_task_error_and_cancels_the_rest():
+    from vidagent.tools.ray_engine import finished
+
+    class TaskError(Exception):
+        cause = ValueError("inside the task")
+
+    class FakeRay:
+        cancelled: list = []
+
+        def wait(self, refs, num_returns):
+            return refs[:1], refs[1:]
+
+        def get(self, ref):
+            if ref == "bad":
+                raise TaskError
+            return ref.upper()
+
+        def cancel(self, ref):
+            self.cancelled.append(ref)
+
+    ray = FakeRay()
+    results = finished(ray, {"a": 0, "bad": 1, "c": 2})
+    assert next(results) == (0, "A", None)
+    number, value, error = next(results)
+    assert (number, value, str(error)) == (1, None, "inside the task")
+    results.close()  # the caller stops here: what is still pending is cancelled
+    assert ray.cancelled == ["c"]

@@ -138,7 +138,6 @@ def shot_cuts(chunks: Sequence[dict[str, Any]]) -> list[float]:
 
 def index_chunk(perception: Any, session: VideoSession, chunk_index: int, layers: dict[str, str]) -> int:
     """Compute every missing layer of one chunk into the index. Returns the frames sampled."""
-    index = session.index
     detector = perception.detector
     before = session.frames_indexed
     detector.tracked_chunk(session, chunk_index)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,25 @@ def start_ray(workers: int) -> Any:
     return ray
 
 
+def finished(ray: Any, pending: dict[Any, int]) -> Iterator[tuple[int, Any, BaseException | None]]:
+    """Ray tasks as they finish: (their number in ``pending``, the result, None) or (number, None, the task's own
+    exception, unwrapped from Ray's ``RayTaskError``). Tasks still running when the caller stops are cancelled."""
+    refs = list(pending)
+    try:
+        while refs:
+            ready, refs = ray.wait(refs, num_returns=1)
+            for ref in ready:
+                try:
+                    value = ray.get(ref)
+                except Exception as error:  # a RayTaskError carries the task's exception as .cause
+                    yield pending[ref], None, getattr(error, "cause", None) or error
+                else:
+                    yield pending[ref], value, None
+    finally:
+        for ref in refs:  # a failure (or ^C) in the caller: stop the others
+            ray.cancel(ref)
+
+
 def _index_one(path: str, profile: str, root: str, enabled: bool, rebuild: bool) -> dict[str, Any]:
     """In a Ray task: index one video with this task's own models (one thread each)."""
     os.environ["VIDAGENT_THREADS"] = "1"
@@ -77,17 +96,12 @@ def index_with_ray(paths: Sequence[str | os.PathLike[str]], *, profile: str = "r
                    for i, p in enumerate(paths)}
         done: dict[int, dict[str, Any]] = {}
         errors: dict[int, BaseException] = {}
-        pending_refs = list(pending)
-        while pending_refs:
-            ready, pending_refs = ray.wait(pending_refs, num_returns=1)
-            for ref in ready:
-                number = pending[ref]
-                try:
-                    done[number] = ray.get(ref)
-                except Exception as error:  # a RayTaskError wraps the task's own exception
-                    errors[number] = getattr(error, "cause", None) or error
-                    continue
-                print(f"[{len(done)}/{len(paths)}] indexed {Path(paths[number]).name}", file=sys.stderr)
+        for number, value, error in finished(ray, pending):
+            if error is not None:
+                errors[number] = error
+                continue
+            done[number] = value
+            print(f"[{len(done)}/{len(paths)}] indexed {Path(paths[number]).name}", file=sys.stderr)
         if errors:
             first = min(errors)
             raise errors[first] if isinstance(errors[first], VidagentError) else ConfigError(
