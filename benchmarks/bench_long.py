@@ -9,7 +9,7 @@ process (so its peak memory is its own):
   peak RSS;
 * whole-video tool calls once indexed (detect_objects, list_segments, read_text, tag_scene, ground_moment):
   seconds and frames decoded each;
-* one question through the default planner once indexed: seconds and frames decoded.
+* one question through the default planner once indexed (the ``real-long`` tools): seconds and frames decoded.
 
     python benchmarks/bench_long.py --minutes 1 10 60 --workers 2 --json results/bench/long.json
 """
@@ -80,7 +80,7 @@ def measure_one(video: Path, workers: int) -> dict:
            "workers": workers, "index_s": report.seconds,
            "index_s_per_video_minute": round(report.seconds / (report.duration_s / 60), 2),
            "index_frames": report.frames, "index_bytes": report.index_bytes, "complete": report.complete}
-    toolbox = profile_toolbox("real")
+    toolbox = profile_toolbox("real-long")
     end = report.duration_s
     calls = {"detect_objects": {"start_s": 0, "end_s": end}, "list_segments": {},
              "read_text": {"start_s": 0, "end_s": end}, "tag_scene": {"start_s": 0, "end_s": end},

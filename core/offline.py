@@ -79,8 +79,10 @@ def prepare_ultralytics() -> None:
             font.write_bytes(source.read_bytes())
     from ultralytics import settings  # noqa: PLC0415  (import only after the environment is set)
 
-    if settings.get("sync", True):
-        settings.update({"sync": False})
+    if settings.get("sync", True) or settings.get("raytune", True):
+        # raytune: with Ray installed (`vidagent index --engine ray`) ultralytics' trainer would import it and
+        # report to a Ray Tune session that does not exist
+        settings.update({"sync": False, "raytune": False})
 
 
 def _find_local_font() -> Path | None:
