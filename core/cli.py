@@ -54,8 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 0 if args.command is None else 2
+    interrupted = _watch_interrupts()
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        if interrupted:  # a library caught the KeyboardInterrupt (langgraph's task callbacks catch BaseException)
+            print("interrupted", file=sys.stderr)
+            return 130
+        return code
     except VidagentError as error:
         if os.environ.get("VIDAGENT_DEBUG") and error.__cause__ is not None:  # a crash: the developer's traceback
             traceback.print_exception(error.__cause__)
@@ -67,6 +72,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `vidagent tools list | head`: the reader left, which is no error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        _stop_watching(interrupted)
+
+
+def _watch_interrupts() -> list[bool]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is also remembered: a list that is non-empty once SIGINT
+    came, so the command still exits 130 when some library swallowed the exception on its way up."""
+    import signal  # noqa: PLC0415
+
+    seen: list[bool] = []
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return seen  # someone (a test, an embedding program) handles SIGINT itself: leave it alone
+
+    def handler(signum: int, frame: object) -> None:
+        seen.append(True)
+        signal.default_int_handler(signum, frame)
+
+    handler.watches = seen  # type: ignore[attr-defined]  (which call of main installed it)
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        pass
+    return seen
+
+
+def _stop_watching(seen: list[bool]) -> None:
+    import signal  # noqa: PLC0415
+
+    handler = signal.getsignal(signal.SIGINT)
+    if getattr(handler, "watches", None) is seen:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run() -> None:

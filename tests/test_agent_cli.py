@@ -158,3 +158,25 @@ def test_ctrl_c_during_ask_exits_130_without_abort(tmp_path):
     rest = process.stdout.read()
     assert process.wait(timeout=60) == 130, "".join(lines) + rest
     assert "interrupted" in rest and "terminate called" not in rest
+
+
+def test_ctrl_c_that_a_library_swallows_still_exits_130(monkeypatch, capsys):
+    """langgraph's task callbacks catch BaseException: a SIGINT landing there must not turn into exit 0."""
+    import argparse
+    import os
+    import signal
+
+    import vidagent.cli as cli
+
+    def swallowing(args):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except BaseException:  # noqa: BLE001 - what the library does
+            pass
+        return 0
+
+    parser = argparse.ArgumentParser()
+    parser.set_defaults(handler=swallowing, command="x")
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main([]) == 130 and "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after the command
