@@ -145,9 +145,12 @@ def test_ctrl_c_during_ask_exits_130_without_abort(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
+    # SIG_DFL in the child: a suite started in the background (`make test &`) has SIGINT ignored, which a child
+    # inherits, and Python then installs no KeyboardInterrupt handler at all
     process = subprocess.Popen([sys.executable, "-m", "vidagent", "ask", str(root / "examples/world/street.mp4"),
                                 "How many people appear?", "--tools", "world"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in process.stdout:  # wait until the planner is loaded and the question runs
         lines.append(line)
@@ -178,5 +181,9 @@ def test_ctrl_c_that_a_library_swallows_still_exits_130(monkeypatch, capsys):
     parser = argparse.ArgumentParser()
     parser.set_defaults(handler=swallowing, command="x")
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    assert cli.main([]) == 130 and "interrupted" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after the command
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background suite: ignored)
+    try:
+        assert cli.main([]) == 130 and "interrupted" in capsys.readouterr().err
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after the command
+    finally:
+        signal.signal(signal.SIGINT, before)
