@@ -34,6 +34,15 @@ CREATE INDEX IF NOT EXISTS results_video ON results(video_sha256);
 """
 
 
+def open_wal(path: Path, *, timeout_s: float) -> sqlite3.Connection:
+    """An autocommit SQLite connection in WAL mode (readers alongside one writer, across processes): what the
+    result cache and the video indexes share. One per thread: connections are not shared between threads."""
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
 def default_cache_path() -> Path:
     return cache_root() / "tool_results.sqlite"
 
@@ -80,10 +89,7 @@ class ResultCache:
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
+            conn = self._local.conn = open_wal(self.path, timeout_s=30.0)
         return conn
 
     @staticmethod

@@ -246,11 +246,12 @@ class ObjectDetector:
         index = video.index
         if index is None:
             return known
-        payload = index.get("tracks", chunk_index, key[2])
-        if payload is not None and known is None:
-            known = TrackedChunk.from_payload(payload)
-            self._chunks.put(key, known)
-        elif payload is None and known is not None:  # tracked before this index existed (another store)
+        if known is None:
+            payload = index.get("tracks", chunk_index, key[2])
+            if payload is not None:
+                known = TrackedChunk.from_payload(payload)
+                self._chunks.put(key, known)
+        elif not index.has("tracks", chunk_index, key[2]):  # tracked before this index existed (another store)
             index.put("tracks", chunk_index, key[2], known.to_payload(), frames=known.frames_used)
         return known
 

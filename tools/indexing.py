@@ -156,11 +156,13 @@ def shots_of(session: VideoSession, detector: Any, chunk_index: int) -> dict[str
     in the frame cache) and stored."""
     fingerprint = shots_fingerprint(session, detector)
     index = session.index
-    known = index.get("shots", chunk_index, fingerprint) if index is not None else None
-    if known is not None:
-        return known
     memo_key = (session.ref.sha256, chunk_index, fingerprint)
     known = _SHOTS.get(memo_key)
+    if known is None and index is not None:
+        known = index.get("shots", chunk_index, fingerprint)
+        if known is not None:
+            _SHOTS.put(memo_key, known)
+            return known
     if known is None:
         detector.tracked_chunk(session, chunk_index)
         started = time.perf_counter()
@@ -168,7 +170,7 @@ def shots_of(session: VideoSession, detector: Any, chunk_index: int) -> dict[str
         _SHOTS.put(memo_key, known)
         if index is not None:
             index.put("shots", chunk_index, fingerprint, known, seconds=time.perf_counter() - started)
-    elif index is not None:
+    elif index is not None and not index.has("shots", chunk_index, fingerprint):
         index.put("shots", chunk_index, fingerprint, known)
     return known
 

@@ -151,13 +151,14 @@ class RealModels:
         key = (video.ref.sha256, chunk_index, fingerprint)
         known = self._scene_chunks.get(key)
         index = video.index
-        payload = index.get("scene", chunk_index, fingerprint) if index is not None else None
-        if payload is not None and known is None:
-            known = [SceneAt(t, [Tag(name, tuple(names), score) for name, names, score in tags],
-                             [TextLine(text, score, tuple(box)) for text, score, box in texts])
-                     for t, tags, texts in payload]
-        elif payload is None and known is not None and index is not None:  # computed before this index existed
-            index.put("scene", chunk_index, fingerprint, _scene_payload(known), frames=len(known))
+        if known is None and index is not None:
+            payload = index.get("scene", chunk_index, fingerprint)
+            if payload is not None:
+                known = [SceneAt(t, [Tag(name, tuple(names), score) for name, names, score in tags],
+                                 [TextLine(text, score, tuple(box)) for text, score, box in texts])
+                         for t, tags, texts in payload]
+        elif known is not None and index is not None and not index.has("scene", chunk_index, fingerprint):
+            index.put("scene", chunk_index, fingerprint, _scene_payload(known), frames=len(known))  # computed earlier
         if known is not None:
             self._scene_chunks.put(key, known)
             return known

@@ -35,6 +35,7 @@ from typing import Any
 
 from vidagent.errors import VidagentError
 from vidagent.offline import cache_root
+from vidagent.tools.cache import open_wal
 
 INDEX_SCHEMA_VERSION = 1
 SCHEMA = """
@@ -73,6 +74,7 @@ class VideoIndex:
         self.path = Path(path)
         self.sha256 = sha256
         self.write_errors = 0
+        self._done: set[tuple[str, int, str]] = set()  # rows known to be finished: no query to ask again
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
@@ -89,10 +91,7 @@ class VideoIndex:
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
+            conn = self._local.conn = open_wal(self.path, timeout_s=60.0)
         return conn
 
     def meta(self) -> dict[str, str]:
@@ -103,7 +102,18 @@ class VideoIndex:
         row = self._connect().execute(
             "SELECT payload FROM chunks WHERE layer=? AND chunk=? AND fingerprint=? AND status='done'",
             (layer, chunk, fingerprint)).fetchone()
-        return None if row is None else json.loads(zlib.decompress(row[0]))
+        if row is None:
+            return None
+        self._done.add((layer, chunk, fingerprint))
+        return json.loads(zlib.decompress(row[0]))
+
+    def has(self, layer: str, chunk: int, fingerprint: str) -> bool:
+        """Whether a finished chunk is stored (without reading its payload; remembered once seen)."""
+        key = (layer, chunk, fingerprint)
+        if key not in self._done and self._connect().execute(
+                "SELECT 1 FROM chunks WHERE layer=? AND chunk=? AND fingerprint=? AND status='done'", key).fetchone():
+            self._done.add(key)
+        return key in self._done
 
     def put(self, layer: str, chunk: int, fingerprint: str, payload: Any, *, frames: int = 0,
             seconds: float = 0.0) -> None:
@@ -111,11 +121,13 @@ class VideoIndex:
         blob = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
         self._write("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, 'done', ?, NULL, ?, ?, ?)",
                     (layer, chunk, fingerprint, blob, frames, seconds, time.time()))
+        self._done.add((layer, chunk, fingerprint))
 
     def fail(self, layer: str, chunk: int, fingerprint: str, error: str) -> None:
         """Record that a chunk cannot be computed (a truncated end); a later run tries it again."""
         self._write("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, 'failed', NULL, ?, 0, 0, ?)",
                     (layer, chunk, fingerprint, error, time.time()))
+        self._done.discard((layer, chunk, fingerprint))
 
     def _write(self, sql: str, values: tuple) -> None:
         try:
@@ -140,6 +152,7 @@ class VideoIndex:
     def drop_others(self, fingerprints: dict[str, str]) -> int:
         """Delete rows whose fingerprint is not the given one of their layer. Returns how many went."""
         removed = 0
+        self._done = {key for key in self._done if fingerprints.get(key[0]) == key[2]}
         for layer, fingerprint in fingerprints.items():
             removed += self._connect().execute("DELETE FROM chunks WHERE layer=? AND fingerprint!=?",
                                                (layer, fingerprint)).rowcount
