@@ -123,9 +123,22 @@ class SFTConfig(CommonConfig):
                            "a run stopped early is finished into a planner directory", default=0)
     trl_args: str = _help("JSON file of extra trl.SFTConfig fields for bigger machines (e.g. bf16, "
                           "per_device_train_batch_size, gradient_checkpointing, save_total_limit)", default="")
+    paraphrase_share: float = _help("share of the world questions asked in the train wording set "
+                                    "(vidagent.tasks.paraphrase; the held-out wordings are never trained on)",
+                                    default=0.5)
+    vary_tools: float = _help("share of episodes with a varied toolbox: shuffled order, other names and "
+                              "descriptions, distractor tools (vidagent.policies.toolbox_variation)", default=0.5)
+    novel_per_tool: int = _help("questions per train novel tool (vidagent.tasks.world.novel_tools), each asked "
+                                "with its tool in the toolbox, in addition to --questions", default=16)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for name in ("paraphrase_share", "vary_tools"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}",
+                                  f"pass --{name.replace('_', '-')} 0.5")
+        if self.novel_per_tool < 0:
+            raise ConfigError(f"novel_per_tool must be >= 0, got {self.novel_per_tool}", "use 0 for none")
         if self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}", "pass --epochs 1 or more")
         if self.batch_size < 1:

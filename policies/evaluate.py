@@ -68,6 +68,9 @@ class Outcome:
     crashed: bool = False  # a tool raised a bug (ToolCrash): counted apart from wrong answers
     evidence: bool | None = None  # the final answer cites evidence (spans, boxes, tracks); None: no answer object
     confidence: float | None = None  # the vote's winning share (``--samples N``); None for one greedy run
+    # a question that names the tool it needs (``meta["tool"]``: novel-tool questions): whether the row called
+    # it; None for other questions
+    called_needed: bool | None = None
 
 
 @dataclass
@@ -97,6 +100,10 @@ class RowReport:
     skipped: list[str] = field(default_factory=list)
     samples: int = 1  # sampled runs per question (self-consistency); 1 = one run as configured
     ece: float | None = None  # expected calibration error of the vote's confidence (rows with samples > 1)
+    # over questions that need a named tool (novel tools): the share where it was called, and the accuracy
+    # among those; None without such questions
+    needed_tool_called: float | None = None
+    right_when_called: float | None = None
 
     @classmethod
     def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome],
@@ -107,6 +114,8 @@ class RowReport:
         for o in outcomes:
             families.setdefault(o.family, []).append(o.correct)
         ious = [o.iou if o.iou is not None else 0.0 for o in outcomes if o.family == "grounding"]
+        needing = [o for o in outcomes if o.called_needed is not None]
+        called = [o for o in needing if o.called_needed]
         return cls(name=name, spec=spec, questions=len(outcomes), accuracy=sum(o.correct for o in outcomes) / n,
                    per_family={f: sum(v) / len(v) for f, v in sorted(families.items())},
                    grounding_r1_05=sum(i >= 0.5 for i in ious) / len(ious) if ious else None,
@@ -116,7 +125,9 @@ class RowReport:
                    seconds=sum(o.seconds for o in outcomes) / n, outcomes=outcomes,
                    crashed=sum(o.crashed for o in outcomes) / n,
                    evidence_rate=sum(cited) / len(cited) if cited else None, skipped=list(skipped),
-                   samples=samples, ece=expected_calibration_error(outcomes))
+                   samples=samples, ece=expected_calibration_error(outcomes),
+                   needed_tool_called=len(called) / len(needing) if needing else None,
+                   right_when_called=sum(o.correct for o in called) / len(called) if called else None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RowReport:
@@ -178,6 +189,14 @@ def cites_evidence(answer: Any) -> bool:
     return bool(evidence.spans or evidence.boxes or evidence.track_ids)
 
 
+def called_needed_tool(question: Question, result: Any) -> bool | None:
+    """Whether ``result`` ran the tool ``question.meta["tool"]`` names (None: the question names none)."""
+    needed = question.meta.get("tool") if question.meta else None
+    if not needed:
+        return None
+    return any(s.kind == "tool" and s.ran and s.name == needed for s in result.trace)
+
+
 def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions: Sequence[Question],
                    video_path: Callable[[Question], str], *, max_tool_calls: int, concurrency: int,
                    timeout_s: float | None = None, samples: int | SamplingPlan = 1) -> RowReport:
@@ -208,7 +227,8 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
                                 # concurrent runs share the wall clock: charge each its share of it
                                 wall / len(questions), _jsonable(prediction),
                                 evidence=cites_evidence(result.answer) if result.answered else None,
-                                confidence=result.consensus.confidence if result.consensus is not None else None))
+                                confidence=result.consensus.confidence if result.consensus is not None else None,
+                                called_needed=called_needed_tool(question, result)))
     return RowReport.from_outcomes(name, spec, outcomes, samples=plan.samples)
 
 
@@ -318,6 +338,10 @@ def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
                f"its rates are over the other {r.questions}" for r in rows if r.skipped]
     if skipped:  # not counted wrong: say which rows saw fewer questions
         lines.append(f"Skipped questions: {'; '.join(skipped)}.")
+    needing = [f"{r.name}: called {100 * r.needed_tool_called:.0f}%, right when called "
+               f"{pct(r.right_when_called)}%" for r in rows if r.needed_tool_called is not None]
+    if needing:  # novel-tool questions: does the planner read a tool's card and call it
+        lines.append(f"Questions that need a named tool: {'; '.join(needing)}.")
     crashed = [f"{r.name} {100 * r.crashed:.1f}%" for r in rows if r.crashed]
     if crashed:  # bugs in tools, not wrong answers: say so apart from accuracy
         lines.append(f"Tool crashes (counted as not answered): {', '.join(crashed)}.")

@@ -162,23 +162,41 @@ def vidagent_trainer_class() -> Any:
 
 
 def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world: Any = None) -> list[Trajectory]:
-    """Oracle-program replays of ``config.questions`` questions of the world's ``config.split`` (``world``: the
-    ``WorldData`` of ``config.world`` when already loaded)."""
+    """Oracle-program replays of ``config.questions`` questions of the world's ``config.split``, mixed as
+    ``vidagent.policies.episodes`` says (train wordings, varied toolboxes, novel-tool questions); ``world``:
+    the ``WorldData`` of ``config.world`` when already loaded."""
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
-    from vidagent.policies.trajectories import oracle_trajectories  # noqa: PLC0415
+    from vidagent.policies.episodes import Mix, build_episodes, replay  # noqa: PLC0415
+    from vidagent.policies.toolbox_variation import Variation  # noqa: PLC0415
+    from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     world = world if world is not None else WorldData.load(config.world)
     toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
     questions = world.questions(config.split, config.questions, seed=config.seed)
+    split_truths = {vid: gt for vid, gt in world.world.truths.items() if gt.split == config.split}
+    novel = novel_questions(split_truths, NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
+    mix = Mix(paraphrase_share=config.paraphrase_share, novel_per_tool=config.novel_per_tool,
+              variation=Variation(vary_share=config.vary_tools))
+    episodes, skipped = build_episodes(questions, world.video_path, toolbox, mix, seed=config.seed, novel=novel,
+                                       novel_tools=[n.tool for n in NOVEL_TRAIN])
     chat = local_chat_model(model, tokenizer)
-    trajectories, skipped = oracle_trajectories(questions, world.video_path, toolbox, chat,
-                                                max_tool_calls=config.max_tool_calls)
+    trajectories: list[Trajectory] = []
+    for episode in episodes:
+        made = replay(episode, world.video_path(episode.question), chat, max_tool_calls=config.max_tool_calls)
+        if isinstance(made, str):
+            skipped.append(made)
+        else:
+            trajectories.append(made)
+    kinds = {k: sum(1 for e in episodes if e.kind == k) for k in ("world", "paraphrased", "novel")}
+    varied = sum(1 for e in episodes if e.toolbox.names != toolbox.names)
+    print(f"episodes: {kinds['world']} in the generator's words, {kinds['paraphrased']} in train wordings, "
+          f"{kinds['novel']} novel-tool questions; {varied} with a varied toolbox")
     for line in skipped[:5]:
         print(f"skipped {line}")
     if skipped:
-        print(f"skipped {len(skipped)} of {len(questions)} questions whose program failed on the tools")
+        print(f"skipped {len(skipped)} of {len(questions) + len(novel)} questions whose program failed on the tools")
     return [t for t in trajectories if len(t.ids) <= config.max_length]
 
 

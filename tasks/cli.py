@@ -1,4 +1,5 @@
-"""``vidagent world ...``: generate world videos with questions, and print statistics of a directory.
+"""``vidagent world ...``: generate world videos with questions, print statistics of a directory, and write
+question files in held-out wordings (``paraphrase``) or for novel tools (``novel``).
 
 ``vidagent clips ...``: fetch the real camera clips (``vidagent.tasks.real_clips``) and list them.
 """
@@ -64,6 +65,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.add_argument("dir", type=Path)
     stats.add_argument("--json", action="store_true", help="print the numbers as JSON instead of tables")
     stats.set_defaults(handler=_stats)
+
+    para = actions.add_parser("paraphrase", help="a split's questions in other words (a wording set) as a "
+                                                 "questions file, for `vidagent eval --questions`",
+                              description="The questions of a world split, in the seeded order of `vidagent eval` "
+                                          "(the first --limit of them), rewritten in a wording set of "
+                                          "vidagent.tasks.paraphrase: same ids, answers and programs. 'heldout' "
+                                          "is never trained on: it measures the paraphrase ratio.")
+    para.add_argument("--world", type=Path, required=True, help="world directory")
+    para.add_argument("--split", default="test", help="split (default test)")
+    para.add_argument("--wording", default="heldout", help="wording set: train or heldout (default heldout)")
+    para.add_argument("--limit", type=int, default=None, metavar="N", help="first N questions (seeded order)")
+    para.add_argument("--seed", type=int, default=0, help="question order and paraphrase seed")
+    para.add_argument("--out", type=Path, required=True, help="questions JSONL file to write")
+    para.set_defaults(handler=_paraphrase)
+
+    novel = actions.add_parser("novel", help="questions only a novel (user-style) tool answers, as a questions "
+                                             "file, with the --tool flags that register the tools",
+                               description="Questions over a world split that only the tools of a novel-tool "
+                                           "set answer (vidagent.tasks.world.novel_tools): 'train' is what SFT "
+                                           "sees, 'heldout' measures whether a tool never seen is called.")
+    novel.add_argument("--world", type=Path, required=True, help="world directory")
+    novel.add_argument("--split", default="test", help="split (default test)")
+    novel.add_argument("--set", dest="tool_set", default="heldout", help="train or heldout (default heldout)")
+    novel.add_argument("--per-tool", type=int, default=10, help="questions per tool (default 10)")
+    novel.add_argument("--seed", type=int, default=0)
+    novel.add_argument("--out", type=Path, required=True, help="questions JSONL file to write")
+    novel.set_defaults(handler=_novel)
 
     register_clips(subparsers)
 
@@ -154,6 +182,56 @@ def _long(args: argparse.Namespace) -> int:
     print(f"wrote {report['videos']} long videos ({report['duration_s'] / 60:.1f} min, {report['frames']} frames), "
           f"{report['questions']} questions ({families}), {report['bytes'] / 1e6:.1f} MB to {summary.out} "
           f"[test {report['videos']}] in {report['seconds']:.0f} s")
+    return 0
+
+
+def _split_questions(world: Path, split: str, seed: int) -> tuple[object, list]:
+    """The world and its ``split`` questions with a program, in the seeded order every eval row uses
+    (``vidagent.policies.environment.WorldData.questions``)."""
+    import random
+
+    from vidagent.errors import ConfigError
+    from vidagent.tasks.world.generate import load_world
+
+    loaded = load_world(world)
+    found = [q for q in loaded.split(split) if q.program is not None]
+    if not found:
+        raise ConfigError(f"the world {world} has no {split} questions", "pass --split train, val or test")
+    random.Random(seed).shuffle(found)
+    return loaded, found
+
+
+def _paraphrase(args: argparse.Namespace) -> int:
+    from vidagent.errors import ConfigError
+    from vidagent.tasks.paraphrase import WORDINGS, paraphrase
+    from vidagent.tasks.questions import save_questions
+
+    if args.wording not in WORDINGS:
+        raise ConfigError(f"unknown wording set {args.wording!r}", f"use one of {', '.join(WORDINGS)}")
+    _, found = _split_questions(args.world, args.split, args.seed)
+    chosen = found[:args.limit] if args.limit is not None else found
+    rewritten = [paraphrase(q, args.wording, seed=args.seed) for q in chosen]
+    changed = sum(1 for a, b in zip(chosen, rewritten) if a.text != b.text)
+    save_questions(rewritten, args.out)
+    print(f"wrote {len(rewritten)} {args.split} questions to {args.out}, {changed} of them in the {args.wording} "
+          f"wording (the rest match no template and keep their words); evaluate with `vidagent eval --questions "
+          f"{args.out} --videos {args.world} --tools world`")
+    return 0
+
+
+def _novel(args: argparse.Namespace) -> int:
+    from vidagent.tasks.questions import save_questions
+    from vidagent.tasks.world.novel_tools import novel_questions, novel_set, tool_specs
+
+    tools = novel_set(args.tool_set)
+    loaded, _ = _split_questions(args.world, args.split, args.seed)
+    truths = {vid: gt for vid, gt in loaded.truths.items() if gt.split == args.split}
+    questions = novel_questions(truths, tools, per_tool=args.per_tool, seed=args.seed)
+    save_questions(questions, args.out)
+    flags = " ".join(f"--tool {spec}" for spec in tool_specs(args.tool_set))
+    print(f"wrote {len(questions)} questions for {len(tools)} {args.tool_set} tools "
+          f"({', '.join(t.name for t in tools)}) to {args.out}; evaluate with `vidagent eval --questions "
+          f"{args.out} --videos {args.world} --tools world {flags}`")
     return 0
 
 

@@ -40,7 +40,10 @@ LONG_FAMILIES = ("appearance",)
 # "text": words shown on screen, in tasks/real_qa).
 BENCHMARK_FAMILIES = ("causal", "temporal", "descriptive", "spatial", "object", "location", "yesno", "text",
                       "other")
-FAMILIES = WORLD_FAMILIES + LONG_FAMILIES + BENCHMARK_FAMILIES
+# Questions that only a user-style tool answers (``vidagent.tasks.world.novel_tools``): "Which way does the
+# blue car travel?"; ``meta["tool"]`` names the tool.
+TOOL_FAMILIES = ("tool",)
+FAMILIES = WORLD_FAMILIES + LONG_FAMILIES + BENCHMARK_FAMILIES + TOOL_FAMILIES
 CHOICE_LETTERS = "ABCDEFGH"
 
 # The version of the world generator: scene simulation, rendering, ground truth and the question generators

@@ -18,6 +18,7 @@ Tools with model weights are small classes with a lazy ``setup()`` (see ``Vision
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import time
@@ -129,6 +130,15 @@ class Tool:
         required = set(schema.get("required", []))
         args = ", ".join(f"{k}{'' if k in required else '?'}: {_type_name(v)}" for k, v in props.items())
         return f"{self.name}({args}) - {self.description}"
+
+    def variant(self, name: str | None = None, description: str | None = None) -> Tool:
+        """The same tool (function, arguments, checks, setup) under another name and/or
+        description: how training episodes vary the toolbox so that a planner reads the cards instead of
+        remembering names (``vidagent.policies.toolbox_variation``)."""
+        other = copy.copy(self)
+        other.name = name or self.name
+        other.description = description or self.description
+        return other
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,99 @@
+"""Training episodes: a question, the toolbox it is asked with, and the oracle's calls in that toolbox's names.
+
+SFT replays episodes through the planner graph (``replay``). The mix that makes a planner generalize
+(``Mix``):
+
+- **wording**: a share of the world questions is asked in the ``train`` wording set
+  (``vidagent.tasks.paraphrase``); the oracle calls keep the tools' words, so the planner learns to turn a
+  user's words into the tools' (the ``heldout`` wording set is never used here);
+- **toolbox**: a share of episodes gets a varied toolbox (``vidagent.policies.toolbox_variation``);
+- **novel tools**: questions that only a ``NOVEL_TRAIN`` tool answers, asked with that tool in the toolbox
+  (``vidagent.tasks.world.novel_tools``; the ``NOVEL_HELDOUT`` tools are never used here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vidagent.agent.api import Agent
+from vidagent.agent.chat_models.scripted import ScriptedChatModel
+from vidagent.errors import VidagentError
+from vidagent.policies.toolbox_variation import Variation, vary_toolbox
+from vidagent.policies.trajectories import Trajectory, answer_text, oracle_calls, trajectory_from_result
+from vidagent.tasks.paraphrase import paraphrase
+from vidagent.tasks.questions import Question
+from vidagent.tasks.verify import verify
+from vidagent.tools.base import Tool
+from vidagent.tools.toolbox import Toolbox
+from vidagent.tools.video import VideoSession
+
+
+@dataclass(frozen=True)
+class Mix:
+    paraphrase_share: float = 0.5  # world questions asked in the train wording set
+    novel_per_tool: int = 0  # questions per NOVEL_TRAIN tool
+    variation: Variation = field(default_factory=Variation)
+
+
+@dataclass
+class Episode:
+    question: Question  # as asked (text maybe paraphrased)
+    toolbox: Toolbox
+    calls: list[tuple[str, dict[str, Any]]]  # in the episode toolbox's names
+    answer: str  # the answer text the planner is taught to write
+    kind: str = "world"  # world | paraphrased | novel
+
+
+def build_episodes(questions: Sequence[Question], video_path: Callable[[Question], str], base: Toolbox,
+                   mix: Mix, *, seed: int = 0, novel: Sequence[Question] = (),
+                   novel_tools: Sequence[Tool] = ()) -> tuple[list[Episode], list[str]]:
+    """Episodes for world ``questions`` (oracle programs resolved on ``base``) and ``novel`` questions (their
+    ``meta["calls"]``, on ``base`` + the tool they need). Returns the episodes and a line per skipped
+    question saying why."""
+    rng = np.random.default_rng([seed, 211])
+    base_tools = list(base)
+    by_name = {t.name: t for t in novel_tools}
+    episodes: list[Episode] = []
+    skipped: list[str] = []
+    for question in questions:
+        try:
+            calls, answer = oracle_calls(question, base, VideoSession(video_path(question)))
+        except VidagentError as error:
+            skipped.append(f"{question.id}: {error.problem}")
+            continue
+        asked, kind = question, "world"
+        if rng.random() < mix.paraphrase_share:
+            asked = paraphrase(question, "train", seed=seed)
+            kind = "paraphrased" if asked is not question else "world"
+        tools = vary_toolbox(base_tools, rng, mix.variation, distractors=novel_tools)
+        episodes.append(Episode(asked, tools.toolbox, tools.rename(calls), answer, kind))
+    for question in novel:
+        needed = by_name.get(question.meta.get("tool", ""))
+        if needed is None:
+            skipped.append(f"{question.id}: its tool {question.meta.get('tool')!r} is not among the novel tools")
+            continue
+        calls = [(name, dict(args)) for name, args in question.meta["calls"]]
+        tools = vary_toolbox(base_tools, rng, mix.variation, needed=[needed], distractors=novel_tools)
+        episodes.append(Episode(question, tools.toolbox, tools.rename(calls), answer_text(question, question.answer),
+                                "novel"))
+    return episodes, skipped
+
+
+def replay(episode: Episode, path: str, chat: Any, *, max_tool_calls: int = 4) -> Trajectory | str:
+    """Run the episode's calls and answer through the planner graph (a scripted model) and render the
+    trajectory with ``chat``; a line saying why instead when the replayed answer is wrong."""
+    question = episode.question
+    agent = Agent(ScriptedChatModel.from_program(episode.calls, episode.answer), episode.toolbox,
+                  max_tool_calls=max_tool_calls, frame_budget=None)
+    result = agent.ask(path, question.text, answer_type=question.answer_type, choices=question.choices or None)
+    value = result.answer.value if result.answer is not None else None
+    failed = [s for s in result.trace if s.kind == "tool" and not s.ok]
+    if failed:
+        return f"{question.id}: a replayed call failed ({failed[0].text[:120]})"
+    if not verify(question, value if value is not None else episode.answer).correct:
+        return f"{question.id}: the replayed answer {episode.answer!r} is wrong"
+    return trajectory_from_result(question.id, result, chat, generated=False)
