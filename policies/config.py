@@ -20,6 +20,7 @@ from vidagent.errors import ConfigError
 
 LOSS_TYPES = ("dapo", "dr_grpo", "grpo")
 SCALE_REWARDS = ("group", "batch", "none")
+ZERO_VARIANCE = ("drop", "keep")
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -188,6 +189,13 @@ class GRPOConfig(CommonConfig):
                                default=1.0)
     max_new_tokens: int = _help("tokens per planner reply in rollouts", default=96)
     max_grad_norm: float = _help("gradient clipping", default=1.0)
+    balance_families: bool = _help("order the questions so that each step's questions come from different "
+                                   "families, round-robin (else TRL shuffles them): a step of only count "
+                                   "questions teaches the planner to forget recognize_action", default=True)
+    zero_variance: str = _help("groups whose rollouts all scored the same carry no signal: 'drop' takes them "
+                               "out of the step's loss (DAPO's dynamic-sampling filter, without the resampling) "
+                               "so they do not dilute the token-mean; 'keep' leaves them in (TRL)",
+                               default="drop")
     trl_args: str = _help("JSON file of extra trl.GRPOConfig fields for bigger machines (e.g. bf16, deepspeed, "
                           "per_device_train_batch_size); see configs/ at the repository root", default="")
 
@@ -216,6 +224,9 @@ class GRPOConfig(CommonConfig):
         if not 0 < self.epsilon < 1 or self.epsilon_high < self.epsilon:
             raise ConfigError(f"need 0 < epsilon < 1 and epsilon_high >= epsilon, got {self.epsilon} / "
                               f"{self.epsilon_high}", "use --epsilon 0.2 --epsilon-high 0.28")
+        if self.zero_variance not in ZERO_VARIANCE:
+            raise ConfigError(f"zero_variance must be one of {ZERO_VARIANCE}, got {self.zero_variance!r}",
+                              "pass --zero-variance drop")
         if self.advantage_noise < 0:
             raise ConfigError(f"advantage_noise must be >= 0, got {self.advantage_noise}", "use 0 or 0.02")
         if self.temperature <= 0:

@@ -51,7 +51,28 @@ LOG_FILE = "grpo_log.jsonl"
 CURVES = [("reward", "reward (sum of parts)"), ("accuracy", "accuracy reward"),
           ("zero_variance_share", "share of zero-variance groups"),
           ("completion_length", "model tokens per rollout"), ("tool_calls", "tool calls per rollout"),
-          ("answered", "share answered")]
+          ("answered", "share answered"), ("dropped_share", "share of rollouts dropped (zero variance)")]
+
+
+def family_round_robin(questions: list[Any], seed: int = 0) -> list[Any]:
+    """``questions`` reordered so that consecutive questions come from different families: each family's
+    questions in a seeded order, then one from each family in turn (families in a seeded order), until all
+    are placed. With TRL's sampler unshuffled, a step's ``questions_per_step`` questions then span as many
+    families as there are, and every family recurs every few steps."""
+    import random  # noqa: PLC0415
+
+    rng = random.Random(seed)
+    by_family: dict[str, list[Any]] = {}
+    for question in questions:
+        by_family.setdefault(question.family, []).append(question)
+    queues = [by_family[family] for family in sorted(by_family)]
+    rng.shuffle(queues)
+    for queue in queues:
+        rng.shuffle(queue)
+    ordered: list[Any] = []
+    while any(queues):
+        ordered += [queue.pop() for queue in queues if queue]
+    return ordered
 
 
 def question_dataset(questions: list[Any]) -> Any:
@@ -82,6 +103,7 @@ def trl_config(config: GRPOConfig, **overrides: Any) -> Any:
         # time (4 rollouts of 1.4k tokens, SmolLM2-135M + LoRA: 26 -> 50 s) to save 1.6 GB of 4.7 (docs/training.md)
         activation_checkpointing=False, remove_unused_columns=False, dataloader_num_workers=0,
         disable_tqdm=True,  # no tqdm bar; the PrinterCallback it brings instead is removed in make_trainer
+        shuffle_dataset=not config.balance_families,  # balanced: the dataset's round-robin order is the order
     )
     return build_trl_config(TRLConfig, options, overrides, trl_args=config.trl_args, command="grpo")
 
@@ -103,6 +125,8 @@ def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental in TRL 1.16
     trainer_class = vidagent_trainer_class()
+    if config.balance_families:
+        questions = family_round_robin(questions, config.seed)
     rollout = GraphRollout(questions, video_path, toolbox, tokenizer, max_tool_calls=config.max_tool_calls,
                            max_new_tokens=config.max_new_tokens, temperature=config.temperature)
     trainer = trainer_class(
@@ -110,6 +134,7 @@ def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list
         train_dataset=question_dataset(questions), processing_class=tokenizer, rollout_func=rollout,
     )
     trainer.advantage_noise = config.advantage_noise
+    trainer.drop_zero_variance = config.zero_variance == "drop"
     trainer.card_base_model = card_base_model(base_name) if base_name is not None else None
     trainer.remove_callback(PrinterCallback)  # our step line replaces its raw dict print
     progress = progress_callback(Path(config.out) / LOG_FILE, log, micro_batch=config.micro_batch)
@@ -127,6 +152,7 @@ def vidagent_trainer_class() -> Any:
 
     class VidagentGRPOTrainer(GRPOTrainer):
         advantage_noise: float = 0.0
+        drop_zero_variance: bool = False
         card_base_model: str | None = None  # the base model TRL's model card names (see card_names_base)
 
         def create_model_card(self, *args: Any, **kwargs: Any) -> None:
@@ -146,11 +172,19 @@ def vidagent_trainer_class() -> Any:
                                         category=FutureWarning)
                 output = super()._generate_and_score_completions(inputs)
             mode = "train" if self.model.training else "eval"
+            kept = torch.ones_like(output["advantages"], dtype=torch.bool)  # [B]
+            if self.drop_zero_variance and mode == "train":
+                kept = drop_zero_variance_groups(output, self.num_generations, self.accelerator.gather)
+                self._metrics[mode]["dropped_groups"].append(1.0 - kept.float().mean().item())
             if self.advantage_noise > 0 and mode == "train":
                 # TinyLLaVA-Video-R1: N(0, sigma^2) noise so that groups with equal rewards still update
                 noise = torch.randn_like(output["advantages"]) * self.advantage_noise  # [B]
-                output["advantages"] = output["advantages"] + noise
-            episodes = [t.episode for t in self.rollout_func.last_trajectories]
+                output["advantages"] = output["advantages"] + noise * kept
+            trajectories = self.rollout_func.last_trajectories
+            episodes = [t.episode for t in trajectories]
+            if mode == "train" and len(trajectories) == len(inputs):
+                record_family_accuracy(self._metrics[mode], [x["question"] for x in inputs],
+                                       [t.answer for t in trajectories])
             if episodes:
                 metrics = self._metrics[mode]
                 metrics["episode/tool_calls"].append(sum(e["tool_calls"] for e in episodes) / len(episodes))
@@ -162,10 +196,43 @@ def vidagent_trainer_class() -> Any:
     return VidagentGRPOTrainer
 
 
+def record_family_accuracy(metrics: dict[str, list[float]], questions: list[Any], answers: list[Any]) -> None:
+    """Append each family's accuracy among the step's rollouts to ``metrics["family/<name>"]`` (TRL averages
+    and logs them; ``grpo_log.jsonl`` keeps them as ``acc/<name>``; ``grpo_families.png`` plots them)."""
+    from vidagent.policies.rewards import accuracy, as_question  # noqa: PLC0415
+
+    scores: dict[str, list[float]] = {}
+    for question, answer in zip(questions, answers, strict=True):
+        q = as_question(question)
+        scores.setdefault(q.family, []).append(accuracy(q, answer)[0])
+    for family, values in scores.items():
+        metrics[f"family/{family}"].append(sum(values) / len(values))
+
+
+def drop_zero_variance_groups(output: dict[str, Any], group_size: int, gather: Callable[[Any], Any] = lambda x: x
+                              ) -> Any:
+    """Take the groups whose advantages are all zero (every rollout scored the same; TRL subtracts the group
+    mean, so they are exactly zero) out of the loss: their loss-mask rows become 0 and ``num_items_in_batch``
+    (the dapo token-mean's denominator; ``gather``: the accelerator's, across processes) is recounted, so they neither move the policy nor dilute the others.
+    Returns the kept rows, ``[B]`` bool."""
+    import torch  # noqa: PLC0415
+
+    advantages = output["advantages"]
+    groups = advantages.view(-1, group_size)
+    kept = (groups.abs() > 1e-6).any(dim=1).repeat_interleave(group_size)
+    key = "tool_mask" if output.get("tool_mask") is not None else "completion_mask"
+    output[key] = output[key] * kept.unsqueeze(1).to(output[key].dtype)
+    if "num_items_in_batch" in output:
+        mask = output["completion_mask"] if key == "completion_mask" else output["completion_mask"] * output[key]
+        output["num_items_in_batch"] = gather(mask.sum()).sum()  # over processes, as TRL counts it
+    return kept
+
+
 # TRL's log keys -> the short names of OUT/grpo_log.jsonl (the curves read them)
 LOG_NAMES = {"reward": "reward", "rewards/accuracy_reward/mean": "accuracy",
              "rewards/format_reward/mean": "format", "rewards/length_reward/mean": "length",
              "rewards/efficiency_reward/mean": "efficiency", "frac_reward_zero_std": "zero_variance_share",
+             "dropped_groups": "dropped_share",
              "completions/mean_length": "completion_length", "episode/tool_calls": "tool_calls",
              "episode/invalid_calls": "invalid_calls", "episode/answered": "answered", "episode/frames": "frames",
              "loss": "loss", "grad_norm": "grad_norm", "kl": "kl", "entropy": "entropy",
@@ -248,6 +315,7 @@ def progress_callback(path: Path, log: Callable[[str], Any] = print, *, micro_ba
             seconds, memory = self.seconds(), peak_memory()
             record = {"step": state.global_step}
             record.update({short: logs[long] for long, short in LOG_NAMES.items() if long in logs})
+            record.update({f"acc/{k.split('/', 1)[1]}": v for k, v in logs.items() if k.startswith("family/")})
             record["seconds"] = round(seconds, 2)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as handle:
@@ -304,4 +372,8 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
 def plot_grpo(out: str | Path) -> Path | None:
     from vidagent.policies.plots import plot_curves  # noqa: PLC0415
 
+    from vidagent.policies.plots import plot_prefixed  # noqa: PLC0415
+
+    plot_prefixed(Path(out) / LOG_FILE, Path(out) / "grpo_families.png", "acc/",
+                  title="GRPO: rollout accuracy per family (running mean of 5 steps)", window=5)
     return plot_curves(Path(out) / LOG_FILE, Path(out) / "grpo_curves.png", CURVES, title="GRPO (vidagent)")

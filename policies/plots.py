@@ -42,6 +42,34 @@ def plot_curves(log: str | Path, png: str | Path, series: list[tuple[str, str]],
     return _save(figure, png)
 
 
+def plot_prefixed(log: str | Path, png: str | Path, prefix: str, *, title: str, window: int = 1,
+                  x: str = "step") -> Path | None:
+    """One line per key starting with ``prefix`` (e.g. ``acc/count``), as a running mean over ``window``
+    records that have it; None when no record has such a key."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    records = read_log(log)
+    keys = sorted({k for r in records for k in r if k.startswith(prefix)})
+    if not keys:
+        return None
+    figure, ax = plt.subplots(figsize=(6.4, 3.8))
+    for key in keys:
+        points = [(r[x], r[key]) for r in records if r.get(key) is not None]
+        xs = [p[0] for p in points]
+        ys = [sum(v for _, v in points[max(0, i + 1 - window): i + 1]) / len(points[max(0, i + 1 - window): i + 1])
+              for i in range(len(points))]
+        ax.plot(xs, ys, marker="o", markersize=2, linewidth=1.2, label=key[len(prefix):])
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(x, fontsize=8)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return _save(figure, png)
+
+
 def plot_reliability(rows: list[tuple[str, list[tuple[float, float, int]]]], png: str | Path, *,
                      title: str) -> Path:
     """A reliability diagram: accuracy against confidence per bin (``evaluate.calibration_bins``), one line

@@ -36,7 +36,7 @@ DEFAULT_MAX_TOOL_CALLS = 6
 DEFAULT_FRAME_BUDGET = 256
 
 
-def _question(value: Question | dict[str, Any] | str) -> Question:
+def as_question(value: Question | dict[str, Any] | str) -> Question:
     """The ``question`` column as a ``Question``: the object, its dict, or its JSON (the GRPO dataset stores
     JSON, because Arrow cannot hold programs whose arguments differ in type from row to row)."""
     if isinstance(value, Question):
@@ -54,7 +54,7 @@ def _prediction(answer: dict[str, Any] | None) -> Any:
 
 def accuracy(question: Question | dict[str, Any] | str, answer: dict[str, Any] | None) -> tuple[float, bool]:
     """(reward, correct): the verifier's reward and whether the answer counts as right."""
-    score = verify(_question(question), _prediction(answer))
+    score = verify(as_question(question), _prediction(answer))
     return score.reward, score.correct
 
 

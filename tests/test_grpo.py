@@ -26,10 +26,11 @@ def env(tmp_path_factory):
 
 def grpo_config(root, split, out, **overrides) -> GRPOConfig:
     # advantage noise: a random tiny model earns equal rewards in every group, so without noise every
-    # advantage is 0 and nothing would move (the case the option exists for)
+    # advantage is 0 and nothing would move (the case the option exists for); such groups are kept
+    # (zero_variance="keep"): dropping them would leave nothing to learn from
     options = dict(world=str(root), split=split, questions=4, out=str(out), steps=2, group_size=2,
                    questions_per_step=2, lora_r=4, lora_alpha=8, learning_rate=1e-2, max_tool_calls=1,
-                   max_new_tokens=12, advantage_noise=1.0, save_steps=1)
+                   max_new_tokens=12, advantage_noise=1.0, save_steps=1, zero_variance="keep")
     options.update(overrides)
     return GRPOConfig(**options)
 
@@ -71,6 +72,7 @@ def test_two_grpo_steps_through_the_graph_change_every_trained_parameter(env, tm
     assert [r["step"] for r in records] == [1, 2]
     for key in ("reward", "accuracy", "zero_variance_share", "completion_length", "tool_calls"):
         assert key in records[0], key
+    assert any(k.startswith("acc/") for k in records[0])  # per-family accuracy of the step's rollouts
     assert (out / "adapter_config.json").is_file() and (out / "grpo_curves.png").is_file()
     # TRL's model card names the base model, not "[None]" (the offline copy is a local folder)
     assert "fine-tuned version of [HuggingFaceTB/SmolLM2-135M-Instruct]" in (out / "README.md").read_text()
