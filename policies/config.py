@@ -108,22 +108,10 @@ class CommonConfig:
 
 
 @dataclass
-class SFTConfig(CommonConfig):
-    """Supervised cold start on TRL's SFTTrainer over oracle-program trajectories (loss on the planner's own
-    tokens only). Fields map to ``trl.SFTConfig`` in ``vidagent.policies.sft.trl_config``; ``trl_args`` passes
-    any other TRL field through."""
+class MixConfig(CommonConfig):
+    """What the planner is trained on besides the world's questions as generated (SFT and GRPO alike;
+    ``vidagent.policies.episodes``): other wordings, varied toolboxes, novel tools."""
 
-    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside; "
-                     "training writes under runs/ (git-ignored) unless told otherwise", default="runs/sft")
-    epochs: int = _help("passes over the trajectories (TRL num_train_epochs)", default=2)
-    batch_size: int = _help("trajectories per optimizer step (TRL: gradient_accumulation_steps over "
-                            "per_device_train_batch_size sequences, 1 unless --trl-args sets it)", default=4)
-    max_length: int = _help("longest trajectory in tokens; longer ones are skipped (never silently cut)",
-                            default=2048)
-    max_steps: int = _help("stop after this many optimizer steps in all (0 = run every epoch); with --resume, "
-                           "a run stopped early is finished into a planner directory", default=0)
-    trl_args: str = _help("JSON file of extra trl.SFTConfig fields for bigger machines (e.g. bf16, "
-                          "per_device_train_batch_size, gradient_checkpointing, save_total_limit)", default="")
     paraphrase_share: float = _help("share of the world questions asked in the train wording set "
                                     "(vidagent.tasks.paraphrase; the held-out wordings are never trained on)",
                                     default=0.5)
@@ -140,6 +128,36 @@ class SFTConfig(CommonConfig):
                                   f"pass --{name.replace('_', '-')} 0.5")
         if self.novel_per_tool < 0:
             raise ConfigError(f"novel_per_tool must be >= 0, got {self.novel_per_tool}", "use 0 for none")
+
+    def mix(self) -> Any:
+        """The ``episodes.Mix`` these fields describe."""
+        from vidagent.policies.episodes import Mix  # noqa: PLC0415
+        from vidagent.policies.toolbox_variation import Variation  # noqa: PLC0415
+
+        return Mix(paraphrase_share=self.paraphrase_share, novel_per_tool=self.novel_per_tool,
+                   variation=Variation(vary_share=self.vary_tools))
+
+
+@dataclass
+class SFTConfig(MixConfig):
+    """Supervised cold start on TRL's SFTTrainer over oracle-program trajectories (loss on the planner's own
+    tokens only). Fields map to ``trl.SFTConfig`` in ``vidagent.policies.sft.trl_config``; ``trl_args`` passes
+    any other TRL field through."""
+
+    out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside; "
+                     "training writes under runs/ (git-ignored) unless told otherwise", default="runs/sft")
+    epochs: int = _help("passes over the trajectories (TRL num_train_epochs)", default=2)
+    batch_size: int = _help("trajectories per optimizer step (TRL: gradient_accumulation_steps over "
+                            "per_device_train_batch_size sequences, 1 unless --trl-args sets it)", default=4)
+    max_length: int = _help("longest trajectory in tokens; longer ones are skipped (never silently cut)",
+                            default=2048)
+    max_steps: int = _help("stop after this many optimizer steps in all (0 = run every epoch); with --resume, "
+                           "a run stopped early is finished into a planner directory", default=0)
+    trl_args: str = _help("JSON file of extra trl.SFTConfig fields for bigger machines (e.g. bf16, "
+                          "per_device_train_batch_size, gradient_checkpointing, save_total_limit)", default="")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}", "pass --epochs 1 or more")
         if self.batch_size < 1:
@@ -163,7 +181,7 @@ class SFTConfig(CommonConfig):
 
 
 @dataclass
-class GRPOConfig(CommonConfig):
+class GRPOConfig(MixConfig):
     """GRPO on TRL's GRPOTrainer; rollouts run the planner graph (``vidagent.policies.rollout``)."""
 
     out: str = _help("output directory: the planner (adapter) at the top, checkpoints and logs inside; "

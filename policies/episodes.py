@@ -1,6 +1,7 @@
 """Training episodes: a question, the toolbox it is asked with, and the oracle's calls in that toolbox's names.
 
-SFT replays episodes through the planner graph (``replay``). The mix that makes a planner generalize
+SFT replays episodes through the planner graph (``replay``); GRPO asks the same mix of questions, each with
+its own toolbox (``rollout_mix``), and lets the reward judge the answers. The mix that makes a planner generalize
 (``Mix``):
 
 - **wording**: a share of the world questions is asked in the ``train`` wording set
@@ -21,8 +22,8 @@ import numpy as np
 
 from vidagent.agent.api import Agent
 from vidagent.agent.chat_models.scripted import ScriptedChatModel
-from vidagent.errors import VidagentError
-from vidagent.policies.toolbox_variation import Variation, vary_toolbox
+from vidagent.errors import ConfigError, VidagentError
+from vidagent.policies.toolbox_variation import EpisodeTools, Variation, vary_toolbox
 from vidagent.policies.trajectories import Trajectory, answer_text, oracle_calls, trajectory_from_result
 from vidagent.tasks.paraphrase import paraphrase
 from vidagent.tasks.questions import Question
@@ -48,11 +49,22 @@ class Episode:
     kind: str = "world"  # world | paraphrased | novel
 
 
+def _asked(question: Question, base: Sequence[Tool], rng: np.random.Generator, mix: Mix, *,
+           needed: Sequence[Tool] = (), distractors: Sequence[Tool] = (), reword: bool = True
+           ) -> tuple[Question, str, EpisodeTools]:
+    """How one question is put to the planner: its text (a share in the train wordings) and toolbox."""
+    asked, kind = question, "world" if reword else "novel"
+    if reword and rng.random() < mix.paraphrase_share:
+        asked = paraphrase(question, "train", seed=int(rng.integers(1 << 30)))
+        kind = "paraphrased" if asked is not question else "world"
+    return asked, kind, vary_toolbox(base, rng, mix.variation, needed=needed, distractors=distractors)
+
+
 def build_episodes(questions: Sequence[Question], video_path: Callable[[Question], str], base: Toolbox,
                    mix: Mix, *, seed: int = 0, novel: Sequence[Question] = (),
                    novel_tools: Sequence[Tool] = ()) -> tuple[list[Episode], list[str]]:
-    """Episodes for world ``questions`` (oracle programs resolved on ``base``) and ``novel`` questions (their
-    ``meta["calls"]``, on ``base`` + the tool they need). Returns the episodes and a line per skipped
+    """SFT's episodes for world ``questions`` (oracle programs resolved on ``base``) and ``novel`` questions
+    (their ``meta["calls"]``, on ``base`` + the tool they need). Returns the episodes and a line per skipped
     question saying why."""
     rng = np.random.default_rng([seed, 211])
     base_tools = list(base)
@@ -65,11 +77,7 @@ def build_episodes(questions: Sequence[Question], video_path: Callable[[Question
         except VidagentError as error:
             skipped.append(f"{question.id}: {error.problem}")
             continue
-        asked, kind = question, "world"
-        if rng.random() < mix.paraphrase_share:
-            asked = paraphrase(question, "train", seed=seed)
-            kind = "paraphrased" if asked is not question else "world"
-        tools = vary_toolbox(base_tools, rng, mix.variation, distractors=novel_tools)
+        asked, kind, tools = _asked(question, base_tools, rng, mix, distractors=novel_tools)
         episodes.append(Episode(asked, tools.toolbox, tools.rename(calls), answer, kind))
     for question in novel:
         needed = by_name.get(question.meta.get("tool", ""))
@@ -77,10 +85,38 @@ def build_episodes(questions: Sequence[Question], video_path: Callable[[Question
             skipped.append(f"{question.id}: its tool {question.meta.get('tool')!r} is not among the novel tools")
             continue
         calls = [(name, dict(args)) for name, args in question.meta["calls"]]
-        tools = vary_toolbox(base_tools, rng, mix.variation, needed=[needed], distractors=novel_tools)
-        episodes.append(Episode(question, tools.toolbox, tools.rename(calls), answer_text(question, question.answer),
-                                "novel"))
+        asked, kind, tools = _asked(question, base_tools, rng, mix, needed=[needed], distractors=novel_tools,
+                                    reword=False)
+        episodes.append(Episode(asked, tools.toolbox, tools.rename(calls), answer_text(question, question.answer),
+                                kind))
     return episodes, skipped
+
+
+def rollout_mix(questions: Sequence[Question], base: Toolbox, mix: Mix, *, seed: int = 0,
+                novel: Sequence[Question] = (), novel_tools: Sequence[Tool] = ()
+                ) -> tuple[list[Question], dict[str, Toolbox]]:
+    """GRPO's side of the mix: the questions as asked (world ``questions``, a share in the train wordings,
+    then the ``novel`` ones) and the toolbox each is asked with, by question id: every rollout of a group
+    sees the same prompt, as GRPO's comparison needs. No oracle replay: the reward checks the answer."""
+    rng = np.random.default_rng([seed, 307])
+    base_tools = list(base)
+    by_name = {t.name: t for t in novel_tools}
+    asked_all: list[Question] = []
+    toolboxes: dict[str, Toolbox] = {}
+    for question in questions:
+        asked, _, tools = _asked(question, base_tools, rng, mix, distractors=novel_tools)
+        asked_all.append(asked)
+        toolboxes[asked.id] = tools.toolbox
+    for question in novel:
+        needed = by_name.get(question.meta.get("tool", ""))
+        if needed is None:
+            raise ConfigError(f"novel question {question.id} needs the tool {question.meta.get('tool')!r}, "
+                              "which is not among the novel tools", "pass the tools the questions were made for")
+        _, _, tools = _asked(question, base_tools, rng, mix, needed=[needed], distractors=novel_tools,
+                             reword=False)
+        asked_all.append(question)
+        toolboxes[question.id] = tools.toolbox
+    return asked_all, toolboxes
 
 
 def replay(episode: Episode, path: str, chat: Any, *, max_tool_calls: int = 4) -> Trajectory | str:

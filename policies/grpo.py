@@ -54,6 +54,19 @@ CURVES = [("reward", "reward (sum of parts)"), ("accuracy", "accuracy reward"),
           ("answered", "share answered"), ("dropped_share", "share of rollouts dropped (zero variance)")]
 
 
+def mixed_questions(config: GRPOConfig, world: Any, toolbox: Any) -> tuple[list[Any], dict[str, Any]]:
+    """The run's questions and each one's toolbox: ``config.questions`` of the world's split and
+    ``config.novel_per_tool`` per train novel tool, mixed as for SFT (``episodes.rollout_mix``)."""
+    from vidagent.policies.episodes import rollout_mix  # noqa: PLC0415
+    from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
+
+    questions = world.questions(config.split, config.questions, seed=config.seed)
+    truths = {vid: gt for vid, gt in world.world.truths.items() if gt.split == config.split}
+    novel = novel_questions(truths, NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
+    return rollout_mix(questions, toolbox, config.mix(), seed=config.seed, novel=novel,
+                       novel_tools=[n.tool for n in NOVEL_TRAIN])
+
+
 def family_round_robin(questions: list[Any], seed: int = 0) -> list[Any]:
     """``questions`` reordered so that consecutive questions come from different families: each family's
     questions in a seeded order, then one from each family in turn (families in a seeded order), until all
@@ -116,9 +129,10 @@ def _use_cpu() -> bool:
 
 def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list[Any], video_path: Any,
                  toolbox: Any, *, log: Callable[[str], Any] = print, base_name: str | None = None,
-                 **trl_overrides: Any) -> Any:
+                 toolboxes: dict[str, Any] | None = None, **trl_overrides: Any) -> Any:
     """A ``VidagentGRPOTrainer`` for ``model`` (a PeftModel for LoRA, or a plain model for full training),
-    printing its progress to ``log``; ``base_name`` is the base model its model card names."""
+    printing its progress to ``log``; ``base_name`` is the base model its model card names; ``toolboxes``:
+    a question's own toolbox by id (else ``toolbox``)."""
     from transformers import PrinterCallback  # noqa: PLC0415
     from vidagent.policies.rewards import DEFAULT_REWARDS  # noqa: PLC0415
     from vidagent.policies.rollout import GraphRollout  # noqa: PLC0415
@@ -128,7 +142,8 @@ def make_trainer(config: GRPOConfig, model: Any, tokenizer: Any, questions: list
     if config.balance_families:
         questions = family_round_robin(questions, config.seed)
     rollout = GraphRollout(questions, video_path, toolbox, tokenizer, max_tool_calls=config.max_tool_calls,
-                           max_new_tokens=config.max_new_tokens, temperature=config.temperature)
+                           max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                           toolboxes=toolboxes)
     trainer = trainer_class(
         model=model, reward_funcs=list(DEFAULT_REWARDS), args=trl_config(config, **trl_overrides),
         train_dataset=question_dataset(questions), processing_class=tokenizer, rollout_func=rollout,
@@ -213,10 +228,8 @@ def drop_zero_variance_groups(output: dict[str, Any], group_size: int, gather: C
                               ) -> Any:
     """Take the groups whose advantages are all zero (every rollout scored the same; TRL subtracts the group
     mean, so they are exactly zero) out of the loss: their loss-mask rows become 0 and ``num_items_in_batch``
-    (the dapo token-mean's denominator; ``gather``: the accelerator's, across processes) is recounted, so they neither move the policy nor dilute the others.
-    Returns the kept rows, ``[B]`` bool."""
-    import torch  # noqa: PLC0415
-
+    (the dapo token-mean's denominator; ``gather``: the accelerator's, across processes) is recounted, so
+    they neither move the policy nor dilute the others. Returns the kept rows, ``[B]`` bool."""
     advantages = output["advantages"]
     groups = advantages.view(-1, group_size)
     kept = (groups.abs() > 1e-6).any(dim=1).repeat_interleave(group_size)
@@ -342,11 +355,16 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
 
     prepare_training_env()
     started = time.perf_counter()
+    toolboxes = None
     if questions is None:  # the cheap checks first: a bad world or --trl-args fails before the model loads
         log(f"GRPO: reading the world {config.world} ...")
         world = WorldData.load(config.world)
-        questions = world.questions(config.split, config.questions, seed=config.seed)
         video_path, toolbox = world.video_path, make_toolbox(config.tools, world, load_tool_specs(config.tool))
+        questions, toolboxes = mixed_questions(config, world, toolbox)
+        novel_count = sum(q.family == "tool" for q in questions)
+        log(f"GRPO: {len(questions)} questions ({len(questions) - novel_count} of the world, a share "
+            f"{config.paraphrase_share:.2f} in train wordings; {novel_count} novel-tool); "
+            f"{sum(t.names != toolbox.names for t in toolboxes.values())} with a varied toolbox")
     overrides = {**config.trl_overrides(), **trl_overrides}
     log("GRPO: loading TRL ...")
     trl_config(config, **overrides)  # an unknown or invalid TRL field is a ConfigError now, not after loading
@@ -354,7 +372,7 @@ def train_grpo(config: GRPOConfig, *, model: Any = None, tokenizer: Any = None, 
         config.write(out / "grpo_config.json")
         model, tokenizer, base_name = planner_to_train(config, model, tokenizer, base_name, log=log, stage="GRPO")
         trainer = make_trainer(config, model, tokenizer, questions, video_path, toolbox, log=log,
-                               base_name=base_name, **overrides)
+                               base_name=base_name, toolboxes=toolboxes, **overrides)
         checkpoint = latest_trl_checkpoint(out) if config.resume else None
         if not config.resume and (out / LOG_FILE).exists():
             (out / LOG_FILE).unlink()  # a fresh run starts a fresh log

@@ -30,7 +30,7 @@ from vidagent.tasks.questions import Question
 from vidagent.tools.toolbox import Toolbox
 
 
-def run_questions(agent: Agent, questions: Sequence[Question], video_path: Callable[[Question], str], *,
+def run_questions(agent: Agent | Callable[[Question], Agent], questions: Sequence[Question], video_path: Callable[[Question], str], *,
                   concurrency: int, progress: str | None = None, keep_crashes: bool = False,
                   on_done: Callable[[int, int], Any] | None = None,
                   samples: int | SamplingPlan = 1) -> list[Result | ToolCrash]:
@@ -40,14 +40,16 @@ def run_questions(agent: Agent, questions: Sequence[Question], video_path: Calla
     crashes (a bug, not a tool mistake) stops everything, unless ``keep_crashes``: then that question's
     entry is the ``ToolCrash`` and the others go on (evaluation counts it as a crash). ``on_done(done, total)``
     is called as each question finishes, in the order they finish (GRPO's progress lines). ``samples``
-    answers each question by a vote over sampled runs (``Agent.ask``).
+    answers each question by a vote over sampled runs (``Agent.ask``). ``agent`` may be a function of the
+    question (GRPO's varied toolboxes: one agent per toolbox).
     """
+    agent_of = agent if not isinstance(agent, Agent) else (lambda _question: agent)
     finished = [0]
     count_lock = threading.Lock()
 
     def ask(question: Question) -> Result | ToolCrash:
         try:
-            result: Result | ToolCrash = agent.ask(video_path(question), question.text, samples=samples,
+            result: Result | ToolCrash = agent_of(question).ask(video_path(question), question.text, samples=samples,
                                                    answer_type=question.answer_type, choices=question.choices or None)
         except ToolCrash as crash:
             if not keep_crashes:
@@ -72,10 +74,12 @@ class GraphRollout:
     """The ``rollout_func`` for ``GRPOTrainer``: runs the planner graph for every prompt."""
 
     def __init__(self, questions: Sequence[Question], video_path: Callable[[Question], str], toolbox: Toolbox,
-                 tokenizer: Any, *, max_tool_calls: int, max_new_tokens: int, temperature: float):
+                 tokenizer: Any, *, max_tool_calls: int, max_new_tokens: int, temperature: float,
+                 toolboxes: dict[str, Toolbox] | None = None):
         self.questions = {q.id: q for q in questions}
         self.video_path = video_path
         self.toolbox = toolbox
+        self.toolboxes = toolboxes or {}  # question id -> its own toolbox (``episodes.rollout_mix``)
         self.tokenizer = tokenizer
         self.max_tool_calls = max_tool_calls
         self.max_new_tokens = max_new_tokens
@@ -127,7 +131,17 @@ class GraphRollout:
             chat = self.chat_model(model, len(questions))
             if weights_changed:  # a training step since the last batch: cached prompt keys are stale
                 chat.clear_prefix_cache()
-            agent = Agent(chat, self.toolbox, max_tool_calls=self.max_tool_calls, frame_budget=None)
+            agents: dict[int, Agent] = {}
+
+            def agent(question: Question) -> Agent:  # one agent (graph) per toolbox of the batch
+                toolbox = self.toolboxes.get(question.id, self.toolbox)
+                if id(toolbox) not in agents:
+                    agents[id(toolbox)] = Agent(chat, toolbox, max_tool_calls=self.max_tool_calls,
+                                                frame_budget=None)
+                return agents[id(toolbox)]
+
+            for question in questions:
+                agent(question)  # built here, not in the rollout threads
             was_training = model.training
             model.eval()
             if self.progress is not None:

@@ -167,8 +167,7 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     the ``WorldData`` of ``config.world`` when already loaded."""
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
-    from vidagent.policies.episodes import Mix, build_episodes, replay  # noqa: PLC0415
-    from vidagent.policies.toolbox_variation import Variation  # noqa: PLC0415
+    from vidagent.policies.episodes import build_episodes, replay  # noqa: PLC0415
     from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
@@ -177,9 +176,7 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     questions = world.questions(config.split, config.questions, seed=config.seed)
     split_truths = {vid: gt for vid, gt in world.world.truths.items() if gt.split == config.split}
     novel = novel_questions(split_truths, NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
-    mix = Mix(paraphrase_share=config.paraphrase_share, novel_per_tool=config.novel_per_tool,
-              variation=Variation(vary_share=config.vary_tools))
-    episodes, skipped = build_episodes(questions, world.video_path, toolbox, mix, seed=config.seed, novel=novel,
+    episodes, skipped = build_episodes(questions, world.video_path, toolbox, config.mix(), seed=config.seed, novel=novel,
                                        novel_tools=[n.tool for n in NOVEL_TRAIN])
     chat = local_chat_model(model, tokenizer)
     trajectories: list[Trajectory] = []

@@ -160,3 +160,33 @@ def test_rollouts_after_a_weight_update_use_the_new_weights(env):
     mask = torch.tensor(trajectory.model_mask, dtype=torch.bool)
     assert mask.any()
     assert torch.allclose(recorded[mask], chosen[mask], atol=1e-3)
+
+
+def test_rollouts_are_asked_with_each_questions_own_toolbox(env, monkeypatch):
+    from vidagent.policies.episodes import Mix, rollout_mix
+    from vidagent.policies.toolbox_variation import Variation
+    from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions
+
+    root, split, world, toolbox, tokenizer = env
+    novel = novel_questions(dict(world.world.truths), NOVEL_TRAIN, per_tool=1, seed=0)[:2]
+    assert novel
+    mix = Mix(paraphrase_share=1.0, variation=Variation(vary_share=1.0, rename=1.0))
+    questions, toolboxes = rollout_mix(world.questions(split, 2), toolbox, mix, seed=5, novel=novel,
+                                       novel_tools=[n.tool for n in NOVEL_TRAIN])
+    assert set(toolboxes) == {q.id for q in questions}
+    assert all(q.meta["tool"] in toolboxes[q.id].names for q in questions if q.family == "tool")
+
+    def answer_at_once(self, prompts, **_):
+        eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        ids = tokenizer("<answer>1</answer>", add_special_tokens=False)["input_ids"] + [eos]
+        return [Generation(ids, [-0.1] * len(ids), True, 0.0) for _ in prompts]
+
+    monkeypatch.setattr(LocalChatModel, "_generate_batch", answer_at_once)
+    rollout = GraphRollout(questions, world.video_path, toolbox, tokenizer, max_tool_calls=1, max_new_tokens=12,
+                           temperature=1.0, toolboxes=toolboxes)
+    trajectories = rollout.rollout(tiny_llama(tokenizer), questions)
+    for question, trajectory in zip(questions, trajectories, strict=True):
+        prompt = tokenizer.decode(trajectory.prompt_ids)
+        assert all(name in prompt for name in toolboxes[question.id].names), question.id
+        hidden = set(toolbox.names) - set(toolboxes[question.id].names)  # renamed default tools
+        assert hidden and not any(f'"{name}"' in prompt for name in hidden), question.id
