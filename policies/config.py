@@ -119,10 +119,13 @@ class MixConfig(CommonConfig):
                               "descriptions, distractor tools (vidagent.policies.toolbox_variation)", default=0.5)
     novel_per_tool: int = _help("questions per train novel tool (vidagent.tasks.world.novel_tools), each asked "
                                 "with its tool in the toolbox, in addition to --questions", default=16)
+    recovery_share: float = _help("share of the world episodes that start with a mistaken call (a wrong tool "
+                                  "name or argument) and its error, then the right calls; the mistake is not "
+                                  "trained on (SFT; GRPO learns recovery from its own errors)", default=0.1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("paraphrase_share", "vary_tools"):
+        for name in ("paraphrase_share", "vary_tools", "recovery_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}",
                                   f"pass --{name.replace('_', '-')} 0.5")
@@ -135,7 +138,7 @@ class MixConfig(CommonConfig):
         from vidagent.policies.toolbox_variation import Variation  # noqa: PLC0415
 
         return Mix(paraphrase_share=self.paraphrase_share, novel_per_tool=self.novel_per_tool,
-                   variation=Variation(vary_share=self.vary_tools))
+                   variation=Variation(vary_share=self.vary_tools), recovery_share=self.recovery_share)
 
 
 @dataclass

@@ -38,6 +38,7 @@ class Mix:
     paraphrase_share: float = 0.5  # world questions asked in the train wording set
     novel_per_tool: int = 0  # questions per NOVEL_TRAIN tool
     variation: Variation = field(default_factory=Variation)
+    recovery_share: float = 0.0  # world episodes that start with a mistaken call, then recover (``mistake``)
 
 
 @dataclass
@@ -47,6 +48,32 @@ class Episode:
     calls: list[tuple[str, dict[str, Any]]]  # in the episode toolbox's names
     answer: str  # the answer text the planner is taught to write
     kind: str = "world"  # world | paraphrased | novel
+    recovery: bool = False  # the first call is a mistake: its error is shown, its tokens are not trained on
+
+
+# Names a planner reaches for that no toolbox has (the recovery episodes' wrong-tool mistakes)
+WRONG_NAMES = ("object_detector", "detect", "find_action", "grounding", "frame_description", "search_video")
+
+
+def mistake(call: tuple[str, dict[str, Any]], renamed_from: str | None, rng: np.random.Generator
+            ) -> tuple[str, dict[str, Any]]:
+    """A plausible wrong version of ``call`` that the graph refuses with an error the planner can act on:
+    the tool's default name when this toolbox renamed it (``renamed_from``), else a made-up tool name, or
+    the span written ``start``/``end`` instead of ``start_s``/``end_s`` (an invalid-arguments error)."""
+    name, args = call
+    if renamed_from is not None and rng.random() < 0.7:
+        return renamed_from, dict(args)
+    if "start_s" in args and rng.random() < 0.5:
+        wrong = {("start" if k == "start_s" else "end" if k == "end_s" else k): v for k, v in args.items()}
+        return name, wrong
+    return WRONG_NAMES[int(rng.integers(len(WRONG_NAMES)))], dict(args)
+
+
+def _with_mistake(calls: list[tuple[str, dict[str, Any]]], tools: EpisodeTools, rng: np.random.Generator
+                  ) -> list[tuple[str, dict[str, Any]]]:
+    first = calls[0]
+    original = next((old for old, new in tools.names.items() if new == first[0]), None)
+    return [mistake(first, original, rng), *calls]
 
 
 def _asked(question: Question, base: Sequence[Tool], rng: np.random.Generator, mix: Mix, *,
@@ -78,7 +105,11 @@ def build_episodes(questions: Sequence[Question], video_path: Callable[[Question
             skipped.append(f"{question.id}: {error.problem}")
             continue
         asked, kind, tools = _asked(question, base_tools, rng, mix, distractors=novel_tools)
-        episodes.append(Episode(asked, tools.toolbox, tools.rename(calls), answer, kind))
+        renamed = tools.rename(calls)
+        if renamed and rng.random() < mix.recovery_share:
+            episodes.append(Episode(asked, tools.toolbox, _with_mistake(renamed, tools, rng), answer, kind, True))
+        else:
+            episodes.append(Episode(asked, tools.toolbox, renamed, answer, kind))
     for question in novel:
         needed = by_name.get(question.meta.get("tool", ""))
         if needed is None:
@@ -121,15 +152,35 @@ def rollout_mix(questions: Sequence[Question], base: Toolbox, mix: Mix, *, seed:
 
 def replay(episode: Episode, path: str, chat: Any, *, max_tool_calls: int = 4) -> Trajectory | str:
     """Run the episode's calls and answer through the planner graph (a scripted model) and render the
-    trajectory with ``chat``; a line saying why instead when the replayed answer is wrong."""
+    trajectory with ``chat``; a line saying why instead when the replayed answer is wrong, or a call other
+    than a recovery episode's first one failed. A recovery episode's first reply (the mistake) is masked
+    out of the loss: the planner learns what to do after the error, not the error."""
     question = episode.question
+    if len(episode.calls) > max_tool_calls:
+        return f"{question.id}: {len(episode.calls)} calls do not fit --max-tool-calls {max_tool_calls}"
     agent = Agent(ScriptedChatModel.from_program(episode.calls, episode.answer), episode.toolbox,
                   max_tool_calls=max_tool_calls, frame_budget=None)
     result = agent.ask(path, question.text, answer_type=question.answer_type, choices=question.choices or None)
     value = result.answer.value if result.answer is not None else None
-    failed = [s for s in result.trace if s.kind == "tool" and not s.ok]
+    tool_steps = [s for s in result.trace if s.kind == "tool"]
+    failed = [s for s in tool_steps[1 if episode.recovery else 0:] if not s.ok]
     if failed:
         return f"{question.id}: a replayed call failed ({failed[0].text[:120]})"
+    if episode.recovery and (not tool_steps or tool_steps[0].ok):
+        return f"{question.id}: the recovery episode's mistaken call did not fail"
     if not verify(question, value if value is not None else episode.answer).correct:
         return f"{question.id}: the replayed answer {episode.answer!r} is wrong"
-    return trajectory_from_result(question.id, result, chat, generated=False)
+    trajectory = trajectory_from_result(question.id, result, chat, generated=False)
+    if episode.recovery:
+        trajectory.model_mask = mask_first_reply(trajectory.model_mask)
+    return trajectory
+
+
+def mask_first_reply(mask: list[int]) -> list[int]:
+    """``mask`` with its first run of 1s (the first reply) set to 0."""
+    out = list(mask)
+    k = out.index(1) if 1 in out else len(out)
+    while k < len(out) and out[k] == 1:
+        out[k] = 0
+        k += 1
+    return out

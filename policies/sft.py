@@ -189,7 +189,8 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     kinds = {k: sum(1 for e in episodes if e.kind == k) for k in ("world", "paraphrased", "novel")}
     varied = sum(1 for e in episodes if e.toolbox.names != toolbox.names)
     print(f"episodes: {kinds['world']} in the generator's words, {kinds['paraphrased']} in train wordings, "
-          f"{kinds['novel']} novel-tool questions; {varied} with a varied toolbox")
+          f"{kinds['novel']} novel-tool questions; {varied} with a varied toolbox, "
+          f"{sum(e.recovery for e in episodes)} recovering from a mistaken first call")
     for line in skipped[:5]:
         print(f"skipped {line}")
     if skipped:

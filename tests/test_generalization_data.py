@@ -183,3 +183,38 @@ def test_world_paraphrase_and_novel_commands_write_question_files(tmp_path, caps
                  "--out", str(novel)]) == 0
     assert "--tool vidagent.tasks.world.novel_tools:motion_direction" in capsys.readouterr().out
     assert {q.meta["tool"] for q in load_questions(novel)} <= {n.name for n in NOVEL_HELDOUT}
+
+
+def test_recovery_episodes_show_the_error_and_train_only_the_fix(bundle):
+    from tiny_planner import smollm2_tokenizer, tiny_llama
+    from vidagent.agent.planner_loading import local_chat_model
+
+    world, toolbox = bundle
+    tokenizer = smollm2_tokenizer()
+    chat = local_chat_model(tiny_llama(tokenizer), tokenizer)
+    questions = world.questions("train", 6)
+    mix = Mix(paraphrase_share=0.0, recovery_share=1.0, variation=Variation(vary_share=1.0, rename=1.0))
+    episodes, skipped = build_episodes(questions, world.video_path, toolbox, mix, seed=2)
+    assert not skipped and all(e.recovery for e in episodes)
+    for episode in episodes:
+        made = replay(episode, world.video_path(episode.question), chat)
+        assert not isinstance(made, str), made
+        steps = [s for s in made.steps if s.kind == "tool"]
+        assert not steps[0].ok and all(s.ok for s in steps[1:])  # the mistake failed, the rest ran
+        assert steps[0].text.startswith("Error")
+        trained = tokenizer.decode([i for i, m in zip(made.completion_ids, made.model_mask, strict=True) if m])
+        mistaken, fixed = episode.calls[0][0], episode.calls[1][0]
+        assert f'"{fixed}"' in trained  # the corrected call is a target
+        if mistaken != fixed:
+            assert f'"{mistaken}"' not in trained  # the mistake is not
+        # the mistake and its error are in the context the fix is trained on
+        assert "Error" in tokenizer.decode(made.completion_ids)
+
+
+def test_a_replay_whose_calls_exceed_the_budget_is_skipped_with_a_reason(bundle):
+    world, toolbox = bundle
+    (question,) = world.questions("train", 1)
+    episodes, _ = build_episodes([question], world.video_path, toolbox, Mix(paraphrase_share=0.0))
+    episode = episodes[0]
+    episode.calls = episode.calls * 5
+    assert "do not fit --max-tool-calls 2" in replay(episode, world.video_path(question), None, max_tool_calls=2)

@@ -3,6 +3,7 @@
 #   world   - world:test, the generator's wording (first 60, seeded order)
 #   heldout - the same 60 questions in the held-out wording set (never trained on)
 #   novel   - 50 questions that only one of 5 held-out novel tools answers (registered with --tool)
+# A row whose OUT.json exists is not re-run (delete it to re-run).
 # Usage: bash results/generalization/run_rows.sh NAME PLANNER   (e.g. shipped policies/adapters/default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +19,6 @@ tools=""
 for t in motion_direction lighting_level picture_noise count_entrances list_scenery; do
     tools="$tools --tool vidagent.tasks.world.novel_tools:$t"
 done
-.venv/bin/vidagent eval --world data/world_policy --suite world:test --limit 60 $common --out $out/${name}_world
-.venv/bin/vidagent eval --questions $out/heldout_wording60.jsonl --videos data/world_policy $common --out $out/${name}_heldout
-.venv/bin/vidagent eval --questions $out/novel_heldout.jsonl --videos data/world_policy $common $tools --out $out/${name}_novel
+[ -f $out/${name}_world.json ] || .venv/bin/vidagent eval --world data/world_policy --suite world:test --limit 60 $common --out $out/${name}_world
+[ -f $out/${name}_heldout.json ] || .venv/bin/vidagent eval --questions $out/heldout_wording60.jsonl --videos data/world_policy $common --out $out/${name}_heldout
+[ -f $out/${name}_novel.json ] || .venv/bin/vidagent eval --questions $out/novel_heldout.jsonl --videos data/world_policy $common $tools --out $out/${name}_novel
