@@ -137,13 +137,15 @@ class RowReport:
         known = {f.name for f in dataclasses.fields(cls)}
         fields_ = {k: v for k, v in data.items() if k != "outcomes" and k in known}
         outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"),
-                            confidence=o.get("confidence")) for o in data.get("outcomes", [])]
+                            confidence=o.get("confidence"), called_needed=o.get("called_needed"))
+                    for o in data.get("outcomes", [])]
         return cls(**fields_, outcomes=outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction,
-                             **({"confidence": o.confidence} if o.confidence is not None else {})}
+                             **({"confidence": o.confidence} if o.confidence is not None else {}),
+                             **({"called_needed": o.called_needed} if o.called_needed is not None else {})}
                             for o in self.outcomes]
         return data
 
