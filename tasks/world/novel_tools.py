@@ -130,6 +130,16 @@ def scene_type(video: VideoSession) -> Reading:
     return Reading(f"place: {truth_of(video).background}")
 
 
+def _count_events(video: VideoSession, start_s: float, end_s: float, kind: str, noun: str) -> Reading:
+    """The ground truth's events of ``kind`` in the span, counted and listed with their times."""
+    gt = truth_of(video)
+    start_s, end_s = video.ref.check_range(start_s, end_s)
+    hits = [e for e in gt.events if e.type == kind and start_s <= e.t_s <= end_s]
+    listed = "; ".join(f"{e.caption} at {e.t_s:.1f} s" for e in hits)
+    return Reading(f"{len(hits)} {noun}{'s' if len(hits) != 1 else ''} in {TimeSpan(start_s, end_s)}"
+                   + (f": {listed}" if listed else ""), TimeSpan(start_s, end_s))
+
+
 @tool
 def count_collisions(video: VideoSession, start_s: float, end_s: float) -> Reading:
     """Count the collisions (one object hitting another) in a time span, with when they happen.
@@ -138,12 +148,7 @@ def count_collisions(video: VideoSession, start_s: float, end_s: float) -> Readi
         start_s: Start of the span in seconds.
         end_s: End of the span in seconds.
     """
-    gt = truth_of(video)
-    start_s, end_s = video.ref.check_range(start_s, end_s)
-    hits = [e for e in gt.events if e.type == "collide" and start_s <= e.t_s <= end_s]
-    listed = "; ".join(f"{e.caption} at {e.t_s:.1f} s" for e in hits)
-    return Reading(f"{len(hits)} collision{'s' if len(hits) != 1 else ''} in {TimeSpan(start_s, end_s)}"
-                   + (f": {listed}" if listed else ""), TimeSpan(start_s, end_s))
+    return _count_events(video, start_s, end_s, "collide", "collision")
 
 
 @tool
@@ -206,12 +211,7 @@ def count_entrances(video: VideoSession, start_s: float, end_s: float) -> Readin
         start_s: Start of the span in seconds.
         end_s: End of the span in seconds.
     """
-    gt = truth_of(video)
-    start_s, end_s = video.ref.check_range(start_s, end_s)
-    entries = [e for e in gt.events if e.type == "enter" and start_s <= e.t_s <= end_s]
-    listed = "; ".join(f"{e.caption} at {e.t_s:.1f} s" for e in entries)
-    return Reading(f"{len(entries)} entrance{'s' if len(entries) != 1 else ''} in {TimeSpan(start_s, end_s)}"
-                   + (f": {listed}" if listed else ""), TimeSpan(start_s, end_s))
+    return _count_events(video, start_s, end_s, "enter", "entrance")
 
 
 @tool
