@@ -33,8 +33,10 @@ from vidagent.agent.parsing import MALFORMED_CALL_TEMPLATE, parse_reply
 from vidagent.agent.prompts import (
     LAST_TURN_MESSAGE,
     TOOL_BUDGET_TEMPLATE,
+    answer_is_tool_message,
     no_action_message,
     system_prompt,
+    tool_named_by,
     user_message,
 )
 from vidagent.agent.state import AgentInput, AgentState, Budget, InputError, budget_of, check_input
@@ -60,7 +62,8 @@ def build_graph(model: BaseChatModel, toolbox: Toolbox, *, checkpointer: Any = N
     graph = StateGraph(AgentState, input_schema=AgentInput)
     graph.add_node("start", start_node)
     graph.add_node("planner", make_planner_node(planner_model, system, no_action_message(toolbox.schemas()),
-                                                remote=is_remote(model), whole_thread=native))
+                                                remote=is_remote(model), whole_thread=native,
+                                                tool_schemas=toolbox.schemas()))
     graph.add_node("tools", make_tool_node(toolbox))
     graph.add_node("finalize", finalize_node)
     graph.add_edge(START, "start")
@@ -161,9 +164,10 @@ TIMEOUT_NOTICE = "time budget of {seconds:g} s used up: no further steps"
 
 
 def make_planner_node(model: Any, system: SystemMessage, correction: str, *, remote: bool = False,
-                      whole_thread: bool = True):
+                      whole_thread: bool = True, tool_schemas: list[dict[str, Any]] | None = None):
     """``whole_thread=False``: the model sees only the current question's messages (a follow-up arrives
-    resolved, ``vidagent.agent.followup``): text-format planners are trained on one question at a time."""
+    resolved, ``vidagent.agent.followup``): text-format planners are trained on one question at a time.
+    ``tool_schemas``: an answer that is one of these tools' names is sent back with a correction."""
 
     def planner(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """One LLM call: read tool calls or the answer; correct a reply that has neither."""
@@ -188,17 +192,22 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str, *, rem
         # an empty answer ("<answer></answer>", "<answer>...</answer>") is no answer
         answer = None if has_calls or not (parsed.answer or "").strip(" .…") else parsed.answer
         llm_calls = state["llm_calls"] + 1
+        limit = budget_of(state).llm_calls
+        named = tool_named_by(answer, tool_schemas or []) if answer is not None and llm_calls < limit else None
+        if named is not None:
+            correction_now = answer_is_tool_message(answer, named)
+            answer = None
+        else:
+            correction_now = LAST_TURN_MESSAGE if llm_calls == limit - 1 else correction
         usage = reply.usage_metadata or {}
         step = {"kind": "plan", "turn": state["turn"], "text": parsed.text, "raw": text,
                 "calls": _call_records(reply), "answer": answer, "seconds": seconds,
                 "prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0)}
         update: dict[str, Any] = {"messages": [reply], "llm_calls": llm_calls, "steps": [step],
                                   "answer_text": answer}
-        limit = budget_of(state).llm_calls
         if answer is None and not has_calls and llm_calls < limit:
-            text = LAST_TURN_MESSAGE if llm_calls == limit - 1 else correction
-            update["messages"].append(HumanMessage(text))
-            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": text})
+            update["messages"].append(HumanMessage(correction_now))
+            update["steps"].append({"kind": "notice", "turn": state["turn"], "text": correction_now})
         return update
 
     return planner

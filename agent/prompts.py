@@ -6,7 +6,9 @@ prompt make it use the format (the LoRA adapter from ``vidagent.policies`` is tr
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,10 @@ NO_ACTION_NO_TOOLS = "Error: your reply has no answer. Write the final answer be
 TOOL_BUDGET_TEMPLATE = (
     "Error: the tool-call budget is used up ({used} of {limit} calls); {name} was not run. "
     "Write your final answer now, between <answer> and </answer>."
+)
+ANSWER_IS_TOOL_TEMPLATE = (
+    "Error: \"{answer}\" is the name of the tool {name}, not an answer. Call the tool first, for example "
+    "{example}, then answer from its result."
 )
 LAST_TURN_MESSAGE = "This is your last turn: write your final answer now, between <answer> and </answer>."
 
@@ -102,6 +108,27 @@ def no_action_message(tool_schemas: list[dict[str, Any]]) -> str:
         return NO_ACTION_NO_TOOLS
     name, arguments, _ = generic_example(tool_schemas[0]).calls[0]
     return NO_ACTION_TEMPLATE.format(example=format_tool_call(name, arguments))
+
+
+def tool_named_by(answer: str, tool_schemas: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The tool whose name the answer is (up to case, spaces and a typo: "Lightning level" for
+    ``lighting_level``): a small planner sometimes writes the tool it means to call as its answer."""
+    said = re.sub(r"[\s-]+", "_", answer.strip().strip("`'\".()").lower())
+    if not said or not re.fullmatch(r"[a-z0-9_]+", said) or "_" not in said and len(said) < 6:
+        return None  # one short word ("yes", "car") is an answer even when a tool is called that
+    for schema in tool_schemas:
+        if difflib.SequenceMatcher(None, said, schema["name"].lower()).ratio() >= TOOL_NAME_SIMILARITY:
+            return schema
+    return None
+
+
+TOOL_NAME_SIMILARITY = 0.85  # "lightning_level" vs "lighting_level": 0.97; "scene" vs "scene_type": 0.67
+
+
+def answer_is_tool_message(answer: str, schema: dict[str, Any]) -> str:
+    name, arguments, _ = generic_example(schema).calls[0]
+    return ANSWER_IS_TOOL_TEMPLATE.format(answer=answer.strip(), name=schema["name"],
+                                          example=format_tool_call(name, arguments))
 
 
 def render_example(example: Example) -> str:

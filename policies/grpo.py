@@ -61,8 +61,7 @@ def mixed_questions(config: GRPOConfig, world: Any, toolbox: Any) -> tuple[list[
     from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
 
     questions = world.questions(config.split, config.questions, seed=config.seed)
-    truths = {vid: gt for vid, gt in world.world.truths.items() if gt.split == config.split}
-    novel = novel_questions(truths, NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
+    novel = novel_questions(world.world.split_truths(config.split), NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
     return rollout_mix(questions, toolbox, config.mix(), seed=config.seed, novel=novel,
                        novel_tools=[n.tool for n in NOVEL_TRAIN])
 

@@ -174,8 +174,7 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     world = world if world is not None else WorldData.load(config.world)
     toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
     questions = world.questions(config.split, config.questions, seed=config.seed)
-    split_truths = {vid: gt for vid, gt in world.world.truths.items() if gt.split == config.split}
-    novel = novel_questions(split_truths, NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
+    novel = novel_questions(world.world.split_truths(config.split), NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
     episodes, skipped = build_episodes(questions, world.video_path, toolbox, config.mix(), seed=config.seed, novel=novel,
                                        novel_tools=[n.tool for n in NOVEL_TRAIN])
     chat = local_chat_model(model, tokenizer)

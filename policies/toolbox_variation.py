@@ -7,7 +7,8 @@ then never called (issue: "a tool a user registers is never called"). Each varie
 - sometimes a default tool under another name (``find_objects`` for ``detect_objects``) and/or with its
   description in other words (``Tool.variant``: the same function and arguments);
 - 0-2 distractor tools (novel tools the question does not need, ``vidagent.tasks.world.novel_tools``);
-- for a novel-tool question, the tool it needs, whose card is the only clue.
+- for a novel-tool question, the tool it needs, whose card is the only clue; a novel tool (needed or
+  distractor) sometimes goes by an opaque name (``probe_7``), so that only its description tells what it does.
 
 The oracle's calls are renamed with the toolbox, so the replayed trajectory calls exactly the tools the
 prompt lists. The held-out novel tools never appear here.
@@ -45,6 +46,17 @@ DESCRIPTIONS: dict[str, list[str]] = {
 }
 
 
+OPAQUE_STEMS = ("probe", "tool", "op", "vision_op", "helper", "module", "fn", "skill")
+
+
+def opaque_name(rng: np.random.Generator, taken: set[str]) -> str:
+    """A tool name that says nothing of what the tool does (``probe_7``), unlike any name in ``taken``."""
+    while True:
+        name = f"{OPAQUE_STEMS[int(rng.integers(len(OPAQUE_STEMS)))]}_{int(rng.integers(1, 100))}"
+        if name not in taken:
+            return name
+
+
 @dataclass(frozen=True)
 class Variation:
     """How often each change is made (per episode, per tool)."""
@@ -53,6 +65,7 @@ class Variation:
     rename: float = 0.25  # per default tool of a varied episode: another name
     describe: float = 0.3  # per default tool of a varied episode: another description
     max_distractors: int = 2
+    opaque_novel: float = 0.4  # per novel tool of a varied episode: an opaque name instead of its own
 
 
 @dataclass
@@ -84,6 +97,10 @@ def vary_toolbox(base: Sequence[Tool], rng: np.random.Generator, variation: Vari
     pool = [d for d in distractors if d.name not in taken]
     k = int(rng.integers(0, min(variation.max_distractors, len(pool)) + 1)) if pool else 0
     extra = [pool[int(i)] for i in rng.choice(len(pool), k, replace=False)] if k else []
-    tools += [*needed, *extra]
+    for t in [*needed, *extra]:
+        if rng.random() < variation.opaque_novel:
+            names[t.name] = opaque_name(rng, taken={*names.values(), *(u.name for u in tools)})
+            t = t.variant(names[t.name], None)
+        tools.append(t)
     order = rng.permutation(len(tools))
     return EpisodeTools(Toolbox([tools[int(i)] for i in order]), names)

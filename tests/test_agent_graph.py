@@ -10,10 +10,10 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from vidagent.agent import Agent, ScriptedChatModel
 from vidagent.agent.graph import route_after_planner
 from vidagent.agent.parsing import format_answer, format_tool_call
-from vidagent.agent.prompts import LAST_TURN_MESSAGE, NO_ACTION_TEMPLATE, TOOL_BUDGET_TEMPLATE
+from vidagent.agent.prompts import LAST_TURN_MESSAGE, NO_ACTION_TEMPLATE, TOOL_BUDGET_TEMPLATE, tool_named_by
 from vidagent.agent.state import Budget
 from vidagent.errors import ConfigError, ToolError
-from vidagent.tools import VideoSession, tool
+from vidagent.tools import Toolbox, VideoSession, tool
 from vidagent.tools.base import ARGUMENT_ERROR_TEMPLATE, TOOL_ERROR_TEMPLATE, UNKNOWN_TOOL_TEMPLATE
 from vidagent.tools.results import Box, Evidence, TimeSpan, ToolResult
 
@@ -313,3 +313,23 @@ def test_an_identical_failed_call_is_not_run_again_and_the_model_is_told_to_chan
     assert second.startswith(REPEATED_FAILURE_TEMPLATE.split("{name}")[0]) and "detector weights" in second
     assert "Change the arguments or call another tool" in second
     assert result.stats.tool_calls == 3 and result.answered
+
+
+def test_an_answer_that_names_a_tool_is_sent_back_to_call_it(tiny_video):
+    result, _ = ask(tiny_video, [format_answer("Count objects"), COUNT, format_answer("2")])
+    notices = [s.text for s in result.trace if s.kind == "notice"]
+    assert notices and '"Count objects" is the name of the tool count_objects' in notices[0]
+    assert '<tool_call>{"name": "count_objects"' in notices[0]
+    assert result.answered and result.answer.value == 2 and result.stats.tool_calls == 1
+
+
+@pytest.mark.parametrize("said", ["count_objectz", "COUNT-OBJECTS", "`count_objects`"])
+def test_tool_names_are_recognised_through_case_and_typos(said):
+    schemas = Toolbox(TOOLS).schemas()
+    assert tool_named_by(said, schemas)["name"] == "count_objects"
+    assert tool_named_by("2", schemas) is None and tool_named_by("dog", schemas) is None
+
+
+def test_a_tool_name_on_the_last_turn_stays_the_answer(tiny_video):
+    result, _ = ask(tiny_video, [format_answer("count_objects")], max_tool_calls=0, max_llm_calls=1)
+    assert result.answered and result.answer.text == "count_objects"

@@ -111,12 +111,17 @@ def test_vary_toolbox_never_shows_held_out_tools_and_keeps_what_is_needed(bundle
     _, toolbox = bundle
     rng = np.random.default_rng(0)
     needed = NOVEL_TRAIN[0].tool
+    opaque = 0
     for _ in range(30):
         tools = vary_toolbox(list(toolbox), rng, Variation(vary_share=1.0), needed=[needed],
                              distractors=[n.tool for n in NOVEL_TRAIN])
-        assert needed.name in tools.toolbox.names
+        shown = tools.names.get(needed.name, needed.name)  # its own name or an opaque one
+        assert shown in tools.toolbox.names
+        assert tools.toolbox[shown].description == needed.description  # the card is the clue
+        opaque += shown != needed.name
         assert not {n.name for n in NOVEL_HELDOUT} & set(tools.toolbox.names)
         assert len(tools.toolbox.names) <= len(toolbox.names) + 1 + Variation().max_distractors
+    assert 0 < opaque < 30
 
 
 def _read_answer(q, readings: list[str]):
@@ -127,7 +132,7 @@ def _read_answer(q, readings: list[str]):
             speeds = [float(re.search(r"moves at (\d+) px/s", r).group(1)) for r in readings]
             return q.choices[speeds.index(max(speeds))]
         return re.search(r"\((fast|slow)\)", first).group(1)
-    if q.meta["tool"] in ("count_collisions", "count_entrances"):
+    if q.meta["tool"] in ("count_collisions", "count_entrances", "count_by_color"):
         return int(first.split()[0])
     if q.meta["tool"] == "time_on_screen":
         return int(re.search(r"visible for about (\d+) s", first).group(1))
@@ -138,6 +143,15 @@ def _read_answer(q, readings: list[str]):
         return "yes" if kind in first.split(": ")[1].split(", ") else "no"
     if q.meta["tool"] == "motion_direction":
         return re.search(r"travels (left|right)", first).group(1)
+    if q.meta["tool"] == "vertical_position":  # the higher of two: the smaller mean y
+        ys = [float(re.search(r"mean y (\d+)", r).group(1)) for r in readings]
+        return q.choices[ys.index(min(ys))]
+    if q.meta["tool"] == "video_duration":
+        return round(float(re.search(r"duration ([\d.]+) s", first).group(1)))
+    if q.meta["tool"] == "closest_approach":
+        return "yes" if first.endswith("(near)") else "no"
+    if q.meta["tool"] == "biggest_on_screen":
+        return re.search(r"biggest: (the \w+ \w+)", first).group(1)
     return first.split()[-1].rstrip(".")  # scene_type, lighting_level, object_size: the reading's last word
 
 
@@ -152,7 +166,12 @@ def test_a_novel_tool_answers_its_questions_through_the_oracle_calls(bundle, nov
         readings = []
         for name, args in q.meta["calls"]:
             assert name == novel.name
-            readings.append(novel.tool(session, **args).render())
+            result = novel.tool(session, **args)
+            readings.append(result.render())
+            cited = result.evidence()  # the span it measured; an object's reading also its track
+            assert cited.spans and all(0 <= s.start_s <= s.end_s <= session.ref.duration_s + 1e-6 for s in cited.spans)
+            if "object_class" in args:
+                assert len(cited.track_ids) == 1
         answer = _read_answer(q, [r.split(" (gain")[0] for r in readings])
         assert verify(q, answer).correct, (q.text, q.answer, readings)
 

@@ -19,7 +19,7 @@ from vidagent.errors import (
 )
 from vidagent.tools import Tool, Toolbox, VideoSession, VisionTool, tool
 from vidagent.tools.base import ARGUMENT_ERROR_TEMPLATE, parse_docstring
-from vidagent.tools.results import MAX_OBSERVATION_CHARS, TimeSpan, ToolResult
+from vidagent.tools.results import MAX_OBSERVATION_CHARS, Box, TimeSpan, ToolResult
 
 
 @dataclass
@@ -142,6 +142,25 @@ def test_a_bug_in_a_tool_raises_for_the_developer(tiny_video: Path):
 def test_to_text_is_bounded(tiny_video: Path):
     call = echo.invoke(VideoSession(tiny_video), {"start_s": 0, "end_s": 1})
     assert call.ok and len(call.text) <= MAX_OBSERVATION_CHARS and call.text.endswith("more chars]")
+
+
+@dataclass
+class Sighting(ToolResult):
+    seen: list[TimeSpan]
+    box: Box
+    track_id: int | None
+    note: str = ""
+
+    def render(self) -> str:
+        return self.note
+
+
+def test_a_user_result_cites_its_own_spans_boxes_and_track_by_default():
+    box = Box(1.0, 0, 0, 10, 10, "dog", 3)
+    cited = Sighting([TimeSpan(0, 1), TimeSpan(2, 3), TimeSpan(0, 1)], box, 3).evidence()
+    assert cited.spans == [TimeSpan(0, 1), TimeSpan(2, 3)] and cited.boxes == [box] and cited.track_ids == [3]
+    assert Sighting([], box, None).evidence().track_ids == []
+    assert BadRender().evidence().spans == []
 
 
 def test_tools_need_a_video_parameter_and_annotations():

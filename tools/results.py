@@ -73,7 +73,23 @@ class ToolResult:
         return bounded(self.render())
 
     def evidence(self) -> Evidence:
-        return Evidence()
+        """What the result cites by default: its own ``TimeSpan``/``Box`` fields (or lists of them) and a
+        ``track_id``/``track_ids`` field. A user's tool that keeps the span it measured therefore cites it
+        without overriding this; results with other evidence override it."""
+        found = Evidence()
+        for value in vars(self).values() if hasattr(self, "__dict__") else ():
+            items = value if isinstance(value, list | tuple) else [value]
+            for item in items:
+                if isinstance(item, TimeSpan) and item not in found.spans:
+                    found.spans.append(item)
+                elif isinstance(item, Box) and item not in found.boxes:
+                    found.boxes.append(item)
+        for name in ("track_id", "track_ids"):
+            ids = getattr(self, name, None)
+            for t in ids if isinstance(ids, list | tuple) else [ids]:
+                if isinstance(t, int) and not isinstance(t, bool) and t not in found.track_ids:
+                    found.track_ids.append(t)
+        return found
 
 
 @dataclass

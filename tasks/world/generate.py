@@ -415,6 +415,10 @@ class World:
     def video_path(self, video_id: str) -> Path:
         return self.root / self.truths[video_id].video_file
 
+    def split_truths(self, name: str) -> dict[str, GroundTruth]:
+        """The ground truth of the videos in split ``name``, by video id."""
+        return {vid: gt for vid, gt in self.truths.items() if gt.split == name}
+
     def split(self, name: str) -> list[Question]:
         """Questions about the videos of split ``name``."""
         ids = set(self.manifest["splits"].get(name, []))

@@ -3,9 +3,10 @@
 The planner must *read* a tool's card, not remember four names. These tools are written exactly as a user
 writes one (``@tool``, a Google-style docstring; ``vidagent ask ... --tool
 vidagent.tasks.world.novel_tools:motion_direction`` registers one), and each comes with a question generator
-over the world's ground truth whose questions the default tools cannot answer (speed, time on screen, the
-kind of place, collisions, size, direction of travel, lighting, grain, entrances, scenery). Questions never
-name their tool: its docstring is the only clue.
+over the world's ground truth whose questions the default tools cannot answer (train: speed, time on screen,
+the kind of place, collisions, size, count by colour, height in the picture, duration, closest approach, the
+biggest object; held out: direction of travel, lighting, grain, entrances, scenery). Questions never name
+their tool: its docstring is the only clue.
 
 Two disjoint sets (``NOVEL_TRAIN`` / ``NOVEL_HELDOUT``): training episodes see only the first; the held-out
 five measure whether a tool the planner has never seen gets called when a question needs it
@@ -27,7 +28,7 @@ import numpy as np
 
 from vidagent.errors import ToolError
 from vidagent.tasks.questions import Question
-from vidagent.tasks.world.truth import GroundTruth, WorldObject, load_ground_truth
+from vidagent.tasks.world.truth import COLORS, GroundTruth, WorldObject, load_ground_truth
 from vidagent.tools.base import Tool, tool
 from vidagent.tools.results import TimeSpan, ToolResult
 from vidagent.tools.video import VideoSession
@@ -37,6 +38,7 @@ FAST_PX_S = 30.0  # mean speed above which an object "moves fast"
 DIM_GAIN, BRIGHT_GAIN = 0.9, 1.05  # lighting gain thresholds (the world draws gains in 0.8-1.15)
 GRAINY_NOISE = 2.5  # per-pixel noise std from which the picture counts as grainy (the world: 1-4)
 MIN_TRAVEL_PX = 60.0  # horizontal travel below which an object has no direction of travel
+NEAR_PX = 40.0  # closest distance between two objects' centers under which they "come near" each other
 
 
 @functools.lru_cache(maxsize=512)
@@ -62,16 +64,28 @@ def _object(gt: GroundTruth, object_class: str, color: str) -> WorldObject:
     return found[0]
 
 
+def _seen(obj: WorldObject, fps: int) -> dict[str, Any]:
+    """The evidence of a reading about one object: where it is visible, and its track."""
+    boxes = obj.visible_boxes()
+    return {"span": TimeSpan(boxes[0][0] / fps, (boxes[-1][0] + 1) / fps), "track_id": obj.track_id}
+
+
+def _whole(video: VideoSession) -> TimeSpan:
+    return TimeSpan(0.0, video.ref.duration_s)
+
+
 def _centers(obj: WorldObject) -> list[tuple[int, float, float]]:
     return [(k, (x1 + x2) / 2, (y1 + y2) / 2) for k, x1, y1, x2, y2, _ in obj.visible_boxes()]
 
 
 @dataclass
 class Reading(ToolResult):
-    """A novel tool's answer: one line of text, plus the span it covers."""
+    """A novel tool's answer: one line of text, plus what it rests on (cited by ``ToolResult.evidence``): the
+    span it measured and the object's track."""
 
     text: str
     span: TimeSpan | None = None
+    track_id: int | None = None
 
     def render(self) -> str:
         return self.text
@@ -93,7 +107,7 @@ def object_speed(video: VideoSession, object_class: str, color: str) -> Reading:
     obj = _object(gt, object_class, color)
     speed = _speed(obj, gt.fps)
     kind = "fast" if speed > FAST_PX_S else "slow"
-    return Reading(f"the {obj.color} {obj.category} moves at {speed:.0f} px/s on average ({kind})")
+    return Reading(f"the {obj.color} {obj.category} moves at {speed:.0f} px/s on average ({kind})", **_seen(obj, gt.fps))
 
 
 def _speed(obj: WorldObject, fps: int) -> float:
@@ -118,7 +132,7 @@ def time_on_screen(video: VideoSession, object_class: str, color: str) -> Readin
     seconds = round(len(boxes) / gt.fps)
     first, last = boxes[0][0] / gt.fps, (boxes[-1][0] + 1) / gt.fps
     return Reading(f"the {obj.color} {obj.category} is visible for about {seconds} s in all "
-                   f"(first {first:.1f} s, last {last:.1f} s)", TimeSpan(first, last))
+                   f"(first {first:.1f} s, last {last:.1f} s)", TimeSpan(first, last), obj.track_id)
 
 
 @tool
@@ -127,7 +141,7 @@ def scene_type(video: VideoSession) -> Reading:
 
     Args:
     """
-    return Reading(f"place: {truth_of(video).background}")
+    return Reading(f"place: {truth_of(video).background}", _whole(video))
 
 
 def _count_events(video: VideoSession, start_s: float, end_s: float, kind: str, noun: str) -> Reading:
@@ -159,11 +173,12 @@ def object_size(video: VideoSession, object_class: str, color: str) -> Reading:
         object_class: The object's class, e.g. "dog", "ball" or "box".
         color: The object's color, e.g. "white".
     """
-    obj = _object(truth_of(video), object_class, color)
+    gt = truth_of(video)
+    obj = _object(gt, object_class, color)
     size = obj.attributes.get("size")
     if size is None:
         raise ToolError(f"no size is known for the {obj.color} {obj.category}", "ask about a dog, a ball or a box")
-    return Reading(f"the {obj.color} {obj.category} is {size}")
+    return Reading(f"the {obj.color} {obj.category} is {size}", **_seen(obj, gt.fps))
 
 
 @tool
@@ -179,7 +194,8 @@ def motion_direction(video: VideoSession, object_class: str, color: str) -> Read
     points = _centers(obj)
     dx = points[-1][1] - points[0][1]
     way = "right" if dx > MIN_TRAVEL_PX else "left" if dx < -MIN_TRAVEL_PX else "nowhere (it stays in place)"
-    return Reading(f"the {obj.color} {obj.category} travels {way} (x {points[0][1]:.0f} -> {points[-1][1]:.0f} px)")
+    return Reading(f"the {obj.color} {obj.category} travels {way} (x {points[0][1]:.0f} -> {points[-1][1]:.0f} px)",
+                   **_seen(obj, gt.fps))
 
 
 @tool
@@ -190,7 +206,7 @@ def lighting_level(video: VideoSession) -> Reading:
     """
     gain = truth_of(video).lighting.gain
     level = "dim" if gain < DIM_GAIN else "bright" if gain > BRIGHT_GAIN else "normal"
-    return Reading(f"lighting: {level} (gain {gain:.2f})")
+    return Reading(f"lighting: {level} (gain {gain:.2f})", _whole(video))
 
 
 @tool
@@ -200,7 +216,7 @@ def picture_noise(video: VideoSession) -> Reading:
     Args:
     """
     noise = truth_of(video).lighting.noise_std
-    return Reading(f"noise std {noise:.1f}: {'grainy' if noise >= GRAINY_NOISE else 'clean'}")
+    return Reading(f"noise std {noise:.1f}: {'grainy' if noise >= GRAINY_NOISE else 'clean'}", _whole(video))
 
 
 @tool
@@ -221,7 +237,94 @@ def list_scenery(video: VideoSession) -> Reading:
     Args:
     """
     kinds = sorted(set(truth_of(video).scenery))
-    return Reading(f"scenery: {', '.join(kinds) if kinds else 'none'}")
+    return Reading(f"scenery: {', '.join(kinds) if kinds else 'none'}", _whole(video))
+
+
+@tool
+def count_by_color(video: VideoSession, color: str) -> Reading:
+    """Count the distinct objects of one color that appear anywhere in the video, whatever their class.
+
+    Args:
+        color: The color, e.g. "green".
+    """
+    gt = truth_of(video)
+    col = color.strip().lower()
+    found = [o for o in _visible(gt) if o.color == col]
+    listed = ", ".join(f"{o.color} {o.category}" for o in found)
+    return Reading(f"{len(found)} {col} object{'s' if len(found) != 1 else ''}" + (f": {listed}" if listed else ""),
+                   _whole(video))
+
+
+@tool
+def vertical_position(video: VideoSession, object_class: str, color: str) -> Reading:
+    """Say whether an object stays mostly in the upper or the lower half of the picture.
+
+    Args:
+        object_class: The object's class, e.g. "bird".
+        color: The object's color, e.g. "black".
+    """
+    gt = truth_of(video)
+    obj = _object(gt, object_class, color)
+    mean_y = float(np.mean([p[2] for p in _centers(obj)]))
+    half = "upper" if mean_y < gt.height / 2 else "lower"
+    return Reading(f"the {obj.color} {obj.category} is mostly in the {half} half (mean y {mean_y:.0f} of "
+                   f"{gt.height} px)", **_seen(obj, gt.fps))
+
+
+@tool
+def video_duration(video: VideoSession) -> Reading:
+    """Report how long the whole video lasts, in seconds, and its frame rate.
+
+    Args:
+    """
+    return Reading(f"duration {video.ref.duration_s:.1f} s at {video.ref.fps:.0f} frames/s", _whole(video))
+
+
+@tool
+def closest_approach(video: VideoSession, first_class: str, first_color: str, second_class: str,
+                     second_color: str) -> Reading:
+    """Measure how close two objects come to each other: the smallest distance between their centers, in pixels,
+    and when.
+
+    Args:
+        first_class: Class of the first object, e.g. "person".
+        first_color: Color of the first object, e.g. "red".
+        second_class: Class of the second object, e.g. "dog".
+        second_color: Color of the second object, e.g. "white".
+    """
+    gt = truth_of(video)
+    a, b = _object(gt, first_class, first_color), _object(gt, second_class, second_color)
+    distance, frame = _closest(a, b)
+    if frame is None:
+        return Reading(f"the {a.color} {a.category} and the {b.color} {b.category} are never on screen together")
+    t = frame / gt.fps
+    return Reading(f"closest: {distance:.0f} px at {t:.1f} s ({'near' if distance < NEAR_PX else 'far'})",
+                   TimeSpan(t, t + 1 / gt.fps), None)
+
+
+def _closest(a: WorldObject, b: WorldObject) -> tuple[float, int | None]:
+    at_b = {k: (x, y) for k, x, y in _centers(b)}
+    pairs = [(float(np.hypot(x - at_b[k][0], y - at_b[k][1])), k) for k, x, y in _centers(a) if k in at_b]
+    return min(pairs) if pairs else (float("inf"), None)
+
+
+@tool
+def biggest_on_screen(video: VideoSession) -> Reading:
+    """Find the object that looks biggest in the picture (largest mean box area), with its area.
+
+    Args:
+    """
+    gt = truth_of(video)
+    objs = _visible(gt)
+    if not objs:
+        return Reading("no objects are visible", _whole(video))
+    best = max(objs, key=_area)
+    return Reading(f"biggest: the {best.color} {best.category} ({_area(best):.0f} px^2 on average)",
+                   **_seen(best, gt.fps))
+
+
+def _area(obj: WorldObject) -> float:
+    return float(np.mean([(x2 - x1) * (y2 - y1) for _, x1, y1, x2, y2, _ in obj.visible_boxes()]))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -326,6 +429,65 @@ def _ask_scenery(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
     return [(text.format(s=kind), "yes" if kind in present else "no", "label", [], [("list_scenery", {})])]
 
 
+def _ask_color_count(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    colors = sorted({o.color for o in _visible(gt)})
+    absent = sorted(set(COLORS) - set(colors))
+    if not colors:
+        return []
+    col = _pick(rng, absent if absent and rng.random() < 0.25 else colors)  # now and then a colour not there: 0
+    n = sum(1 for o in _visible(gt) if o.color == col)
+    text = _pick(rng, ["How many {c} objects appear in the video?", "Count the {c} things in the video."])
+    return [(text.format(c=col), n, "number", [], [("count_by_color", {"color": col})])]
+
+
+def _ask_vertical(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    # Objects keep to the ground (nearly all in the lower half), so the question compares two of them.
+    objs = _visible(gt)
+    if len(objs) < 2:
+        return []
+    a, b = (objs[int(i)] for i in rng.choice(len(objs), 2, replace=False))
+    ya, yb = (float(np.mean([p[2] for p in _centers(o)])) for o in (a, b))
+    if abs(ya - yb) < 15:  # too close to call
+        return []
+    names = [f"the {a.color} {a.category}", f"the {b.color} {b.category}"]
+    text = _pick(rng, ["Which is higher up in the picture: {x} or {y}?", "Which one stays nearer the top of the frame, {x} or {y}?"])
+    return [(text.format(x=names[0], y=names[1]), names[0] if ya < yb else names[1], "choice", names,
+             [("vertical_position", {"object_class": o.category, "color": o.color}) for o in (a, b)])]
+
+
+def _ask_duration(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    text = _pick(rng, ["How many seconds long is the video (rounded)?", "What is the length of this clip in seconds?"])
+    return [(text, round(gt.duration_s), "number", [], [("video_duration", {})])]
+
+
+def _ask_closest(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    objs = _visible(gt)
+    out: list[Asked] = []
+    for i, a in enumerate(objs):
+        for b in objs[i + 1:]:
+            distance, frame = _closest(a, b)
+            if frame is not None and abs(distance - NEAR_PX) > 12:  # clearly near or clearly far
+                text = _pick(rng, ["Do the {a} and the {b} come near each other?",
+                                   "Does the {a} ever get close to the {b}?"])
+                out.append((text.format(a=f"{a.color} {a.category}", b=f"{b.color} {b.category}"),
+                            "yes" if distance < NEAR_PX else "no", "label", [],
+                            [("closest_approach", {"first_class": a.category, "first_color": a.color,
+                                                   "second_class": b.category, "second_color": b.color})]))
+    near = [q for q in out if q[1] == "yes"]
+    far = [q for q in out if q[1] == "no"]
+    return [near[0]] if near and (not far or rng.random() < 0.5) else far[:1]  # yes and no equally often
+
+
+def _ask_biggest(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    objs = sorted(_visible(gt), key=_area, reverse=True)
+    if len(objs) < 2 or _area(objs[0]) < 1.3 * _area(objs[1]):  # a clear winner only
+        return []
+    names = [f"the {o.color} {o.category}" for o in objs[:3]]
+    order = [names[int(i)] for i in rng.permutation(len(names))]
+    text = _pick(rng, ["Which object looks biggest on screen: {o}?", "Which of these appears largest in the picture: {o}?"])
+    return [(text.format(o=", ".join(order)), names[0], "choice", order, [("biggest_on_screen", {})])]
+
+
 @dataclass(frozen=True)
 class NovelTool:
     tool: Tool
@@ -339,7 +501,9 @@ class NovelTool:
 NOVEL_TRAIN: tuple[NovelTool, ...] = (
     NovelTool(object_speed, _ask_speed), NovelTool(time_on_screen, _ask_time_on_screen),
     NovelTool(scene_type, _ask_scene), NovelTool(count_collisions, _ask_collisions),
-    NovelTool(object_size, _ask_size),
+    NovelTool(object_size, _ask_size), NovelTool(count_by_color, _ask_color_count),
+    NovelTool(vertical_position, _ask_vertical), NovelTool(video_duration, _ask_duration),
+    NovelTool(closest_approach, _ask_closest), NovelTool(biggest_on_screen, _ask_biggest),
 )
 NOVEL_HELDOUT: tuple[NovelTool, ...] = (
     NovelTool(motion_direction, _ask_direction), NovelTool(lighting_level, _ask_lighting),
