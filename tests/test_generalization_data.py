@@ -132,7 +132,7 @@ def _read_answer(q, readings: list[str]):
             speeds = [float(re.search(r"moves at (\d+) px/s", r).group(1)) for r in readings]
             return q.choices[speeds.index(max(speeds))]
         return re.search(r"\((fast|slow)\)", first).group(1)
-    if q.meta["tool"] in ("count_collisions", "count_entrances", "count_by_color"):
+    if q.meta["tool"] in ("count_collisions", "count_entrances"):
         return int(first.split()[0])
     if q.meta["tool"] == "time_on_screen":
         return int(re.search(r"visible for about (\d+) s", first).group(1))
@@ -146,8 +146,11 @@ def _read_answer(q, readings: list[str]):
     if q.meta["tool"] == "vertical_position":  # the higher of two: the smaller mean y
         ys = [float(re.search(r"mean y (\d+)", r).group(1)) for r in readings]
         return q.choices[ys.index(min(ys))]
-    if q.meta["tool"] == "video_duration":
-        return round(float(re.search(r"duration ([\d.]+) s", first).group(1)))
+    if q.meta["tool"] == "time_together":
+        return int(re.search(r"(\d+) s\b", first.split(" (")[0]).group(1))
+    if q.meta["tool"] == "busiest_moment":
+        start, end = re.search(r"from ([\d.]+) s to ([\d.]+) s", first).groups()
+        return [float(start), float(end)]
     if q.meta["tool"] == "closest_approach":
         return "yes" if first.endswith("(near)") else "no"
     if q.meta["tool"] == "biggest_on_screen":

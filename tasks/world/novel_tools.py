@@ -4,8 +4,8 @@ The planner must *read* a tool's card, not remember four names. These tools are 
 writes one (``@tool``, a Google-style docstring; ``vidagent ask ... --tool
 vidagent.tasks.world.novel_tools:motion_direction`` registers one), and each comes with a question generator
 over the world's ground truth whose questions the default tools cannot answer (train: speed, time on screen,
-the kind of place, collisions, size, count by colour, height in the picture, duration, closest approach, the
-biggest object; held out: direction of travel, lighting, grain, entrances, scenery). Questions never name
+the kind of place, collisions, size, time two objects share the screen, height in the picture, the most
+crowded moment, closest approach, the biggest object; held out: direction of travel, lighting, grain, entrances, scenery). Questions never name
 their tool: its docstring is the only clue.
 
 Two disjoint sets (``NOVEL_TRAIN`` / ``NOVEL_HELDOUT``): training episodes see only the first; the held-out
@@ -28,7 +28,7 @@ import numpy as np
 
 from vidagent.errors import ToolError
 from vidagent.tasks.questions import Question
-from vidagent.tasks.world.truth import COLORS, GroundTruth, WorldObject, load_ground_truth
+from vidagent.tasks.world.truth import GroundTruth, WorldObject, load_ground_truth
 from vidagent.tools.base import Tool, tool
 from vidagent.tools.results import TimeSpan, ToolResult
 from vidagent.tools.video import VideoSession
@@ -241,18 +241,23 @@ def list_scenery(video: VideoSession) -> Reading:
 
 
 @tool
-def count_by_color(video: VideoSession, color: str) -> Reading:
-    """Count the distinct objects of one color that appear anywhere in the video, whatever their class.
+def time_together(video: VideoSession, first_class: str, first_color: str, second_class: str,
+                  second_color: str) -> Reading:
+    """Measure for how many seconds two objects are both on screen at the same time.
 
     Args:
-        color: The color, e.g. "green".
+        first_class: Class of the first object, e.g. "car".
+        first_color: Color of the first object, e.g. "blue".
+        second_class: Class of the second object, e.g. "person".
+        second_color: Color of the second object, e.g. "green".
     """
     gt = truth_of(video)
-    col = color.strip().lower()
-    found = [o for o in _visible(gt) if o.color == col]
-    listed = ", ".join(f"{o.color} {o.category}" for o in found)
-    return Reading(f"{len(found)} {col} object{'s' if len(found) != 1 else ''}" + (f": {listed}" if listed else ""),
-                   _whole(video))
+    a, b = _object(gt, first_class, first_color), _object(gt, second_class, second_color)
+    shared = sorted({k for k, *_ in a.visible_boxes()} & {k for k, *_ in b.visible_boxes()})
+    if not shared:
+        return Reading(f"the {a.color} {a.category} and the {b.color} {b.category} are never on screen together: 0 s")
+    return Reading(f"both on screen for about {round(len(shared) / gt.fps)} s (from {shared[0] / gt.fps:.1f} s to "
+                   f"{(shared[-1] + 1) / gt.fps:.1f} s)", TimeSpan(shared[0] / gt.fps, (shared[-1] + 1) / gt.fps))
 
 
 @tool
@@ -272,12 +277,29 @@ def vertical_position(video: VideoSession, object_class: str, color: str) -> Rea
 
 
 @tool
-def video_duration(video: VideoSession) -> Reading:
-    """Report how long the whole video lasts, in seconds, and its frame rate.
+def busiest_moment(video: VideoSession) -> Reading:
+    """Find when the most objects are on screen at once: that number and the time span it lasts.
 
     Args:
     """
-    return Reading(f"duration {video.ref.duration_s:.1f} s at {video.ref.fps:.0f} frames/s", _whole(video))
+    gt = truth_of(video)
+    start, end, most = _busiest(gt)
+    return Reading(f"most objects at once: {most}, from {start:.1f} s to {end:.1f} s", TimeSpan(start, end))
+
+
+def _busiest(gt: GroundTruth) -> tuple[float, float, int]:
+    """The first longest run of frames with the most objects visible: (start_s, end_s, how many)."""
+    counts = [len(gt.visible_at(k)) for k in range(gt.num_frames)]
+    most = max(counts, default=0)
+    best, run_start, best_span = 0, None, (0, 0)
+    for k, n in enumerate([*counts, -1]):
+        if n == most and run_start is None:
+            run_start = k
+        elif n != most and run_start is not None:
+            if k - run_start > best:
+                best, best_span = k - run_start, (run_start, k)
+            run_start = None
+    return best_span[0] / gt.fps, best_span[1] / gt.fps, most
 
 
 @tool
@@ -429,15 +451,17 @@ def _ask_scenery(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
     return [(text.format(s=kind), "yes" if kind in present else "no", "label", [], [("list_scenery", {})])]
 
 
-def _ask_color_count(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
-    colors = sorted({o.color for o in _visible(gt)})
-    absent = sorted(set(COLORS) - set(colors))
-    if not colors:
+def _ask_together(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    objs = _visible(gt)
+    if len(objs) < 2:
         return []
-    col = _pick(rng, absent if absent and rng.random() < 0.25 else colors)  # now and then a colour not there: 0
-    n = sum(1 for o in _visible(gt) if o.color == col)
-    text = _pick(rng, ["How many {c} objects appear in the video?", "Count the {c} things in the video."])
-    return [(text.format(c=col), n, "number", [], [("count_by_color", {"color": col})])]
+    a, b = (objs[int(i)] for i in rng.choice(len(objs), 2, replace=False))
+    shared = {k for k, *_ in a.visible_boxes()} & {k for k, *_ in b.visible_boxes()}
+    text = _pick(rng, ["For how many seconds are the {a} and the {b} both on screen?",
+                       "How long are the {a} and the {b} visible at the same time, in seconds?"])
+    return [(text.format(a=f"{a.color} {a.category}", b=f"{b.color} {b.category}"), round(len(shared) / gt.fps),
+             "number", [], [("time_together", {"first_class": a.category, "first_color": a.color,
+                                               "second_class": b.category, "second_color": b.color})])]
 
 
 def _ask_vertical(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
@@ -455,9 +479,13 @@ def _ask_vertical(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
              [("vertical_position", {"object_class": o.category, "color": o.color}) for o in (a, b)])]
 
 
-def _ask_duration(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
-    text = _pick(rng, ["How many seconds long is the video (rounded)?", "What is the length of this clip in seconds?"])
-    return [(text, round(gt.duration_s), "number", [], [("video_duration", {})])]
+def _ask_busiest(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
+    start, end, most = _busiest(gt)
+    if most < 2 or end - start < 0.5:
+        return []
+    text = _pick(rng, ["When are the most objects on screen at the same time?",
+                       "During which time span is the picture most crowded?"])
+    return [(text, [round(start, 2), round(end, 2)], "interval", [], [("busiest_moment", {})])]
 
 
 def _ask_closest(gt: GroundTruth, rng: np.random.Generator) -> list[Asked]:
@@ -501,8 +529,8 @@ class NovelTool:
 NOVEL_TRAIN: tuple[NovelTool, ...] = (
     NovelTool(object_speed, _ask_speed), NovelTool(time_on_screen, _ask_time_on_screen),
     NovelTool(scene_type, _ask_scene), NovelTool(count_collisions, _ask_collisions),
-    NovelTool(object_size, _ask_size), NovelTool(count_by_color, _ask_color_count),
-    NovelTool(vertical_position, _ask_vertical), NovelTool(video_duration, _ask_duration),
+    NovelTool(object_size, _ask_size), NovelTool(time_together, _ask_together),
+    NovelTool(vertical_position, _ask_vertical), NovelTool(busiest_moment, _ask_busiest),
     NovelTool(closest_approach, _ask_closest), NovelTool(biggest_on_screen, _ask_biggest),
 )
 NOVEL_HELDOUT: tuple[NovelTool, ...] = (
