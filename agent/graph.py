@@ -193,7 +193,8 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str, *, rem
         answer = None if has_calls or not (parsed.answer or "").strip(" .…") else parsed.answer
         llm_calls = state["llm_calls"] + 1
         limit = budget_of(state).llm_calls
-        named = tool_named_by(answer, tool_schemas or []) if answer is not None and llm_calls < limit else None
+        # an answer that is a tool's name is a call the model meant to make (not on the last LLM call)
+        named = tool_named_by(answer, tool_schemas or []) if answer and llm_calls < limit else None
         if named is not None:
             correction_now = answer_is_tool_message(answer, named)
             answer = None

@@ -87,6 +87,26 @@ def _asked(question: Question, base: Sequence[Tool], rng: np.random.Generator, m
     return asked, kind, vary_toolbox(base, rng, mix.variation, needed=needed, distractors=distractors)
 
 
+@dataclass
+class TrainingQuestions:
+    """What a training run (SFT or GRPO) draws from a world: its world questions and the train novel tools
+    with their questions."""
+
+    questions: list[Question]
+    novel: list[Question]
+    novel_tools: list[Tool]
+
+
+def training_questions(world: Any, split: str, count: int, *, novel_per_tool: int,
+                       seed: int) -> TrainingQuestions:
+    """``count`` questions of ``world``'s (a ``WorldData``) split in a seeded order, and ``novel_per_tool``
+    questions for each train novel tool over the same split's videos."""
+    from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
+
+    novel = novel_questions(world.world.split_truths(split), NOVEL_TRAIN, per_tool=novel_per_tool, seed=seed)
+    return TrainingQuestions(world.questions(split, count, seed=seed), novel, [n.tool for n in NOVEL_TRAIN])
+
+
 def build_episodes(questions: Sequence[Question], video_path: Callable[[Question], str], base: Toolbox,
                    mix: Mix, *, seed: int = 0, novel: Sequence[Question] = (),
                    novel_tools: Sequence[Tool] = ()) -> tuple[list[Episode], list[str]]:

@@ -57,13 +57,12 @@ CURVES = [("reward", "reward (sum of parts)"), ("accuracy", "accuracy reward"),
 def mixed_questions(config: GRPOConfig, world: Any, toolbox: Any) -> tuple[list[Any], dict[str, Any]]:
     """The run's questions and each one's toolbox: ``config.questions`` of the world's split and
     ``config.novel_per_tool`` per train novel tool, mixed as for SFT (``episodes.rollout_mix``)."""
-    from vidagent.policies.episodes import rollout_mix  # noqa: PLC0415
-    from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
+    from vidagent.policies.episodes import rollout_mix, training_questions  # noqa: PLC0415
 
-    questions = world.questions(config.split, config.questions, seed=config.seed)
-    novel = novel_questions(world.world.split_truths(config.split), NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
-    return rollout_mix(questions, toolbox, config.mix(), seed=config.seed, novel=novel,
-                       novel_tools=[n.tool for n in NOVEL_TRAIN])
+    drawn = training_questions(world, config.split, config.questions, novel_per_tool=config.novel_per_tool,
+                               seed=config.seed)
+    return rollout_mix(drawn.questions, toolbox, config.mix(), seed=config.seed, novel=drawn.novel,
+                       novel_tools=drawn.novel_tools)
 
 
 def family_round_robin(questions: list[Any], seed: int = 0) -> list[Any]:

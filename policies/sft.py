@@ -167,16 +167,15 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     the ``WorldData`` of ``config.world`` when already loaded."""
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
-    from vidagent.policies.episodes import build_episodes, replay  # noqa: PLC0415
-    from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
+    from vidagent.policies.episodes import build_episodes, replay, training_questions  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     world = world if world is not None else WorldData.load(config.world)
     toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
-    questions = world.questions(config.split, config.questions, seed=config.seed)
-    novel = novel_questions(world.world.split_truths(config.split), NOVEL_TRAIN, per_tool=config.novel_per_tool, seed=config.seed)
-    episodes, skipped = build_episodes(questions, world.video_path, toolbox, config.mix(), seed=config.seed, novel=novel,
-                                       novel_tools=[n.tool for n in NOVEL_TRAIN])
+    drawn = training_questions(world, config.split, config.questions, novel_per_tool=config.novel_per_tool,
+                               seed=config.seed)
+    episodes, skipped = build_episodes(drawn.questions, world.video_path, toolbox, config.mix(),
+                                       seed=config.seed, novel=drawn.novel, novel_tools=drawn.novel_tools)
     chat = local_chat_model(model, tokenizer)
     trajectories: list[Trajectory] = []
     for episode in episodes:
@@ -193,7 +192,8 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     for line in skipped[:5]:
         print(f"skipped {line}")
     if skipped:
-        print(f"skipped {len(skipped)} of {len(questions) + len(novel)} questions whose program failed on the tools")
+        print(f"skipped {len(skipped)} of {len(drawn.questions) + len(drawn.novel)} questions whose program "
+              "failed on the tools")
     return [t for t in trajectories if len(t.ids) <= config.max_length]
 
 

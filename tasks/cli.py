@@ -225,7 +225,8 @@ def _novel(args: argparse.Namespace) -> int:
 
     tools = novel_set(args.tool_set)
     loaded, _ = _split_questions(args.world, args.split, args.seed)
-    questions = novel_questions(loaded.split_truths(args.split), tools, per_tool=args.per_tool, seed=args.seed)
+    questions = novel_questions(loaded.split_truths(args.split), tools, per_tool=args.per_tool,
+                                seed=args.seed)
     save_questions(questions, args.out)
     flags = " ".join(f"--tool {spec}" for spec in tool_specs(args.tool_set))
     print(f"wrote {len(questions)} questions for {len(tools)} {args.tool_set} tools "

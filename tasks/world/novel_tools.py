@@ -5,8 +5,8 @@ writes one (``@tool``, a Google-style docstring; ``vidagent ask ... --tool
 vidagent.tasks.world.novel_tools:motion_direction`` registers one), and each comes with a question generator
 over the world's ground truth whose questions the default tools cannot answer (train: speed, time on screen,
 the kind of place, collisions, size, time two objects share the screen, height in the picture, the most
-crowded moment, closest approach, the biggest object; held out: direction of travel, lighting, grain, entrances, scenery). Questions never name
-their tool: its docstring is the only clue.
+crowded moment, closest approach, the biggest object; held out: direction of travel, lighting, grain,
+entrances, scenery). Questions never name their tool: its docstring is the only clue.
 
 Two disjoint sets (``NOVEL_TRAIN`` / ``NOVEL_HELDOUT``): training episodes see only the first; the held-out
 five measure whether a tool the planner has never seen gets called when a question needs it
@@ -107,7 +107,8 @@ def object_speed(video: VideoSession, object_class: str, color: str) -> Reading:
     obj = _object(gt, object_class, color)
     speed = _speed(obj, gt.fps)
     kind = "fast" if speed > FAST_PX_S else "slow"
-    return Reading(f"the {obj.color} {obj.category} moves at {speed:.0f} px/s on average ({kind})", **_seen(obj, gt.fps))
+    return Reading(f"the {obj.color} {obj.category} moves at {speed:.0f} px/s on average ({kind})",
+                   **_seen(obj, gt.fps))
 
 
 def _speed(obj: WorldObject, fps: int) -> float:
@@ -255,9 +256,11 @@ def time_together(video: VideoSession, first_class: str, first_color: str, secon
     a, b = _object(gt, first_class, first_color), _object(gt, second_class, second_color)
     shared = sorted({k for k, *_ in a.visible_boxes()} & {k for k, *_ in b.visible_boxes()})
     if not shared:
-        return Reading(f"the {a.color} {a.category} and the {b.color} {b.category} are never on screen together: 0 s")
-    return Reading(f"both on screen for about {round(len(shared) / gt.fps)} s (from {shared[0] / gt.fps:.1f} s to "
-                   f"{(shared[-1] + 1) / gt.fps:.1f} s)", TimeSpan(shared[0] / gt.fps, (shared[-1] + 1) / gt.fps))
+        return Reading(f"the {a.color} {a.category} and the {b.color} {b.category} are never on screen "
+                       "together: 0 s")
+    first, last = shared[0] / gt.fps, (shared[-1] + 1) / gt.fps
+    return Reading(f"both on screen for about {round(len(shared) / gt.fps)} s (from {first:.1f} s to {last:.1f} s)",
+                   TimeSpan(first, last))
 
 
 @tool
@@ -305,8 +308,8 @@ def _busiest(gt: GroundTruth) -> tuple[float, float, int]:
 @tool
 def closest_approach(video: VideoSession, first_class: str, first_color: str, second_class: str,
                      second_color: str) -> Reading:
-    """Measure how close two objects come to each other: the smallest distance between their centers, in pixels,
-    and when.
+    """Measure how close two objects come to each other: the smallest distance between their centers, in
+    pixels, and when.
 
     Args:
         first_class: Class of the first object, e.g. "person".
