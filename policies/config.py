@@ -119,6 +119,9 @@ class MixConfig(CommonConfig):
                               "descriptions, distractor tools (vidagent.policies.toolbox_variation)", default=0.5)
     novel_per_tool: int = _help("questions per train novel tool (vidagent.tasks.world.novel_tools), each asked "
                                 "with its tool in the toolbox, in addition to --questions", default=16)
+    open_per_family: int = _help("open questions per family (vidagent.tasks.world.open_questions: what kind "
+                                 "of animal or vehicle is in the video, where an object is in the picture), "
+                                 "in addition to --questions", default=24)
     recovery_share: float = _help("share of the world episodes that start with a mistaken call (a wrong tool "
                                   "name or argument) and its error, then the right calls; the mistake is not "
                                   "trained on (SFT; GRPO learns recovery from its own errors)", default=0.1)
@@ -129,8 +132,10 @@ class MixConfig(CommonConfig):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}",
                                   f"pass --{name.replace('_', '-')} 0.5")
-        if self.novel_per_tool < 0:
-            raise ConfigError(f"novel_per_tool must be >= 0, got {self.novel_per_tool}", "use 0 for none")
+        for name in ("novel_per_tool", "open_per_family"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}",
+                                  f"pass --{name.replace('_', '-')} 0 for none")
 
     def mix(self) -> Any:
         """The ``episodes.Mix`` these fields describe."""

@@ -97,14 +97,19 @@ class TrainingQuestions:
     novel_tools: list[Tool]
 
 
-def training_questions(world: Any, split: str, count: int, *, novel_per_tool: int,
+def training_questions(world: Any, split: str, count: int, *, novel_per_tool: int, open_per_family: int = 0,
                        seed: int) -> TrainingQuestions:
-    """``count`` questions of ``world``'s (a ``WorldData``) split in a seeded order, and ``novel_per_tool``
-    questions for each train novel tool over the same split's videos."""
+    """``count`` questions of ``world``'s (a ``WorldData``) split in a seeded order, then ``open_per_family``
+    open questions of each open family (they have oracle programs, like the world's), and ``novel_per_tool``
+    questions for each train novel tool, all over the same split's videos."""
     from vidagent.tasks.world.novel_tools import NOVEL_TRAIN, novel_questions  # noqa: PLC0415
+    from vidagent.tasks.world.open_questions import open_questions  # noqa: PLC0415
 
-    novel = novel_questions(world.world.split_truths(split), NOVEL_TRAIN, per_tool=novel_per_tool, seed=seed)
-    return TrainingQuestions(world.questions(split, count, seed=seed), novel, [n.tool for n in NOVEL_TRAIN])
+    truths = world.world.split_truths(split)
+    questions = world.questions(split, count, seed=seed)
+    questions += open_questions(truths, per_family=open_per_family, seed=seed) if open_per_family else []
+    novel = novel_questions(truths, NOVEL_TRAIN, per_tool=novel_per_tool, seed=seed)
+    return TrainingQuestions(questions, novel, [n.tool for n in NOVEL_TRAIN])
 
 
 def build_episodes(questions: Sequence[Question], video_path: Callable[[Question], str], base: Toolbox,

@@ -60,7 +60,7 @@ def mixed_questions(config: GRPOConfig, world: Any, toolbox: Any) -> tuple[list[
     from vidagent.policies.episodes import rollout_mix, training_questions  # noqa: PLC0415
 
     drawn = training_questions(world, config.split, config.questions, novel_per_tool=config.novel_per_tool,
-                               seed=config.seed)
+                               open_per_family=config.open_per_family, seed=config.seed)
     return rollout_mix(drawn.questions, toolbox, config.mix(), seed=config.seed, novel=drawn.novel,
                        novel_tools=drawn.novel_tools)
 

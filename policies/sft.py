@@ -168,12 +168,13 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     from vidagent.agent.planner_loading import local_chat_model  # noqa: PLC0415
     from vidagent.policies.environment import WorldData, make_toolbox  # noqa: PLC0415
     from vidagent.policies.episodes import build_episodes, replay, training_questions  # noqa: PLC0415
+    from vidagent.tasks.world.open_questions import OPEN_FAMILIES  # noqa: PLC0415
     from vidagent.tools.toolbox import load_tool_specs  # noqa: PLC0415
 
     world = world if world is not None else WorldData.load(config.world)
     toolbox = make_toolbox(config.tools, world, load_tool_specs(config.tool))
     drawn = training_questions(world, config.split, config.questions, novel_per_tool=config.novel_per_tool,
-                               seed=config.seed)
+                               open_per_family=config.open_per_family, seed=config.seed)
     episodes, skipped = build_episodes(drawn.questions, world.video_path, toolbox, config.mix(),
                                        seed=config.seed, novel=drawn.novel, novel_tools=drawn.novel_tools)
     chat = local_chat_model(model, tokenizer)
@@ -187,7 +188,8 @@ def build_sft_trajectories(config: SFTConfig, tokenizer: Any, model: Any, world:
     kinds = {k: sum(1 for e in episodes if e.kind == k) for k in ("world", "paraphrased", "novel")}
     varied = sum(1 for e in episodes if e.toolbox.names != toolbox.names)
     print(f"episodes: {kinds['world']} in the generator's words, {kinds['paraphrased']} in train wordings, "
-          f"{kinds['novel']} novel-tool questions; {varied} with a varied toolbox, "
+          f"{kinds['novel']} novel-tool questions, {sum(q.family in OPEN_FAMILIES for q in drawn.questions)} open questions "
+          f"(among the first two); {varied} with a varied toolbox, "
           f"{sum(e.recovery for e in episodes)} recovering from a mistaken first call")
     for line in skipped[:5]:
         print(f"skipped {line}")

@@ -1,5 +1,6 @@
 """``vidagent world ...``: generate world videos with questions, print statistics of a directory, and write
-question files in held-out wordings (``paraphrase``) or for novel tools (``novel``).
+question files in held-out wordings (``paraphrase``), for novel tools (``novel``) or of open questions
+(``open``).
 
 ``vidagent clips ...``: fetch the real camera clips (``vidagent.tasks.real_clips``) and list them.
 """
@@ -92,6 +93,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     novel.add_argument("--seed", type=int, default=0)
     novel.add_argument("--out", type=Path, required=True, help="questions JSONL file to write")
     novel.set_defaults(handler=_novel)
+
+    opened = actions.add_parser("open", help="open questions (what kind of animal or vehicle is in the video, "
+                                             "where something is in the picture) as a questions file",
+                                description="Open questions over a world split, answered with the default "
+                                            "tools (vidagent.tasks.world.open_questions): families 'object' "
+                                            "and 'spatial', with oracle programs.")
+    opened.add_argument("--world", type=Path, required=True, help="world directory")
+    opened.add_argument("--split", default="test", help="split (default test)")
+    opened.add_argument("--per-family", type=int, default=20, help="questions per family (default 20)")
+    opened.add_argument("--seed", type=int, default=0)
+    opened.add_argument("--out", type=Path, required=True, help="questions JSONL file to write")
+    opened.set_defaults(handler=_open)
 
     register_clips(subparsers)
 
@@ -232,6 +245,18 @@ def _novel(args: argparse.Namespace) -> int:
     print(f"wrote {len(questions)} questions for {len(tools)} {args.tool_set} tools "
           f"({', '.join(t.name for t in tools)}) to {args.out}; evaluate with `vidagent eval --questions "
           f"{args.out} --videos {args.world} --tools world {flags}`")
+    return 0
+
+
+def _open(args: argparse.Namespace) -> int:
+    from vidagent.tasks.questions import save_questions
+    from vidagent.tasks.world.open_questions import OPEN_FAMILIES, open_questions
+
+    loaded, _ = _split_questions(args.world, args.split, args.seed)
+    questions = open_questions(loaded.split_truths(args.split), per_family=args.per_family, seed=args.seed)
+    save_questions(questions, args.out)
+    print(f"wrote {len(questions)} open questions ({', '.join(OPEN_FAMILIES)}) to {args.out}; evaluate with "
+          f"`vidagent eval --questions {args.out} --videos {args.world} --tools world`")
     return 0
 
 

@@ -14,8 +14,8 @@ the one element of a list whose attributes match (e.g. ``det.tracks[color=red].t
 never hard-code track ids and run unchanged on real tools.
 
 The ``answer`` step is one of ``COMPOSE_OPS`` (counts, yes/no, a color, an action, a moment's span, the
-order of two moments, and ``track_span``: the ``[first_s, last_s]`` of the first- or last-seen track of a
-class and color); its argument names, and words such as ``which="first"``, are checked when the program is
+order of two moments, ``track_span``: the ``[first_s, last_s]`` of the first- or last-seen track of a
+class and color, the one class of a group in view, an object's place in a frame); its argument names, and words such as ``which="first"``, are checked when the program is
 built.
 
 ``run_program(program, call_tool)`` executes a program with any ``call_tool(name, args) -> ToolResult``;
@@ -302,6 +302,27 @@ def track_span(result: DetectionResult, label: str | None = None, color: str | N
     return [track.first_s, track.last_s]
 
 
+def only_label(result: ToolResult, among: list[str]) -> str:
+    """The one class of ``among`` that the detection or frame shows ("What kind of animal is in it?")."""
+    found = sorted({label for label, _ in _items(result) if label in among})
+    if len(found) != 1:
+        raise ProgramError(f"only_label: {len(found)} of the classes {among} seen ({', '.join(found) or 'none'}), "
+                           "expected exactly one", "ask about a video with one of them")
+    return found[0]
+
+
+def position_of(result: FrameDescription, label: str, color: str) -> str:
+    """Where one object is in a described frame, left to right: "left", "center" or "right"."""
+    if not isinstance(result, FrameDescription):
+        raise ProgramError(f"position_of: expected describe_frame output, got {type(result).__name__}",
+                           "pass the result of describe_frame")
+    found = [o for o in result.objects if o.label == label and o.color == color]
+    if len(found) != 1:
+        raise ProgramError(f"position_of: {len(found)} {color} {label} objects at {result.t_s:.1f}s, expected one",
+                           "ask about a time when the object is on screen")
+    return found[0].position.split()[-1]  # "top left" -> "left"
+
+
 def top_action(result: ActionResult) -> str:
     if not result.actions:
         raise ProgramError("top_action: the action recognizer returned nothing", "check the track and time range")
@@ -339,6 +360,8 @@ COMPOSE_OPS: dict[str, Callable[..., Any]] = {
     "color_of": color_of,
     "track_span": track_span,
     "top_action": top_action,
+    "only_label": only_label,
+    "position_of": position_of,
     "top_span": top_span,
     "is_before": is_before,
     "is_after": is_after,

@@ -16,12 +16,14 @@ import pytest
 from vidagent.errors import ConfigError, ToolError
 from vidagent.policies.config import SFTConfig
 from vidagent.policies.environment import WorldData, make_toolbox
-from vidagent.policies.episodes import Mix, build_episodes, replay
+from vidagent.policies.episodes import Mix, build_episodes, replay, training_questions
+from vidagent.policies.trajectories import oracle_calls
 from vidagent.policies.toolbox_variation import ALIASES, Variation, vary_toolbox
 from vidagent.tasks.paraphrase import parse, paraphrase
 from vidagent.tasks.questions import load_questions
 from vidagent.tasks.verify import verify
 from vidagent.tasks.world.novel_tools import NOVEL_HELDOUT, NOVEL_TRAIN, novel_questions
+from vidagent.tasks.world.open_questions import KINDS, OPEN_FAMILIES, open_questions
 from vidagent.tools.video import VideoSession
 
 BUNDLE = Path(__file__).resolve().parents[1] / "examples" / "world"
@@ -185,7 +187,7 @@ def test_a_novel_tool_on_a_video_without_ground_truth_says_so(tiny_video):
 
 
 @pytest.mark.parametrize(("field", "value"), [("paraphrase_share", 1.5), ("vary_tools", -0.1),
-                                              ("novel_per_tool", -1)])
+                                              ("novel_per_tool", -1), ("open_per_family", -2)])
 def test_sft_config_refuses_a_bad_mix(tmp_path, field, value):
     with pytest.raises(ConfigError) as error:
         SFTConfig(world="w", out=str(tmp_path), **{field: value})
@@ -205,6 +207,35 @@ def test_world_paraphrase_and_novel_commands_write_question_files(tmp_path, caps
                  "--out", str(novel)]) == 0
     assert "--tool vidagent.tasks.world.novel_tools:motion_direction" in capsys.readouterr().out
     assert {q.meta["tool"] for q in load_questions(novel)} <= {n.name for n in NOVEL_HELDOUT}
+    opened = tmp_path / "open.jsonl"
+    assert main(["world", "open", "--world", str(BUNDLE), "--split", "train", "--per-family", "3",
+                 "--out", str(opened)]) == 0
+    assert {q.family for q in load_questions(opened)} <= set(OPEN_FAMILIES)
+
+
+def test_open_questions_are_answered_by_their_programs_on_the_default_tools(bundle):
+    world, toolbox = bundle
+    questions = open_questions(world.world.truths, per_family=10, seed=1)
+    assert {q.family for q in questions} == set(OPEN_FAMILIES)
+    assert len({q.id for q in questions}) == len(questions)
+    for q in questions:
+        calls, answer = oracle_calls(q, toolbox, VideoSession(world.video_path(q)))
+        assert verify(q, answer).correct, (q.text, q.answer, answer)
+        if q.family == "object":  # the one kind in view, found without a class filter
+            assert calls[0][0] == "detect_objects" and "classes" not in calls[0][1]
+            assert q.answer in KINDS["animal"] + KINDS["vehicle"]
+        else:
+            assert calls[0][0] == "describe_frame" and q.answer in q.choices == ["left", "center", "right"]
+
+
+def test_training_draws_open_questions_only_when_asked(bundle):
+    world, _ = bundle
+    without = training_questions(world, "train", 8, novel_per_tool=1, seed=0)
+    with_open = training_questions(world, "train", 8, novel_per_tool=1, open_per_family=2, seed=0)
+    assert not {q.family for q in without.questions} & set(OPEN_FAMILIES)
+    assert with_open.questions[:len(without.questions)] == without.questions
+    assert {q.family for q in with_open.questions[len(without.questions):]} <= set(OPEN_FAMILIES)
+    assert without.novel == with_open.novel and without.novel_tools == with_open.novel_tools
 
 
 def test_recovery_episodes_show_the_error_and_train_only_the_fix(bundle):
