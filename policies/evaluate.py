@@ -71,6 +71,7 @@ class Outcome:
     # a question that names the tool it needs (``meta["tool"]``: novel-tool questions): whether the row called
     # it; None for other questions
     called_needed: bool | None = None
+    needed_tool: str | None = None  # that tool's name
 
 
 @dataclass
@@ -104,6 +105,7 @@ class RowReport:
     # among those; None without such questions
     needed_tool_called: float | None = None
     right_when_called: float | None = None
+    called_by_tool: dict[str, list[int]] = field(default_factory=dict)  # tool -> [questions it was called on, asked]
 
     @classmethod
     def from_outcomes(cls, name: str, spec: str, outcomes: list[Outcome],
@@ -116,6 +118,12 @@ class RowReport:
         ious = [o.iou if o.iou is not None else 0.0 for o in outcomes if o.family == "grounding"]
         needing = [o for o in outcomes if o.called_needed is not None]
         called = [o for o in needing if o.called_needed]
+        by_tool: dict[str, list[int]] = {}
+        for o in needing:
+            if o.needed_tool:
+                tally = by_tool.setdefault(o.needed_tool, [0, 0])
+                tally[0] += bool(o.called_needed)
+                tally[1] += 1
         return cls(name=name, spec=spec, questions=len(outcomes), accuracy=sum(o.correct for o in outcomes) / n,
                    per_family={f: sum(v) / len(v) for f, v in sorted(families.items())},
                    grounding_r1_05=sum(i >= 0.5 for i in ious) / len(ious) if ious else None,
@@ -127,7 +135,8 @@ class RowReport:
                    evidence_rate=sum(cited) / len(cited) if cited else None, skipped=list(skipped),
                    samples=samples, ece=expected_calibration_error(outcomes),
                    needed_tool_called=len(called) / len(needing) if needing else None,
-                   right_when_called=sum(o.correct for o in called) / len(called) if called else None)
+                   right_when_called=sum(o.correct for o in called) / len(called) if called else None,
+                   called_by_tool=dict(sorted(by_tool.items())))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RowReport:
@@ -137,7 +146,8 @@ class RowReport:
         known = {f.name for f in dataclasses.fields(cls)}
         fields_ = {k: v for k, v in data.items() if k != "outcomes" and k in known}
         outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"),
-                            confidence=o.get("confidence"), called_needed=o.get("called_needed"))
+                            confidence=o.get("confidence"), called_needed=o.get("called_needed"),
+                            needed_tool=o.get("needed_tool"))
                     for o in data.get("outcomes", [])]
         return cls(**fields_, outcomes=outcomes)
 
@@ -145,7 +155,8 @@ class RowReport:
         data = asdict(self)
         data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction,
                              **({"confidence": o.confidence} if o.confidence is not None else {}),
-                             **({"called_needed": o.called_needed} if o.called_needed is not None else {})}
+                             **({"called_needed": o.called_needed, "needed_tool": o.needed_tool}
+                                if o.called_needed is not None else {})}
                             for o in self.outcomes]
         return data
 
@@ -230,7 +241,8 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
                                 wall / len(questions), _jsonable(prediction),
                                 evidence=cites_evidence(result.answer) if result.answered else None,
                                 confidence=result.consensus.confidence if result.consensus is not None else None,
-                                called_needed=called_needed_tool(question, result)))
+                                called_needed=called_needed_tool(question, result),
+                                needed_tool=(question.meta or {}).get("tool")))
     return RowReport.from_outcomes(name, spec, outcomes, samples=plan.samples)
 
 
@@ -344,6 +356,10 @@ def markdown_table(rows: list[RowReport], *, title: str = "") -> str:
                f"{pct(r.right_when_called)}%" for r in rows if r.needed_tool_called is not None]
     if needing:  # novel-tool questions: does the planner read a tool's card and call it
         lines.append(f"Questions that need a named tool: {'; '.join(needing)}.")
+        by_tool = [f"{r.name}: " + ", ".join(f"{tool} {n}/{asked}" for tool, (n, asked) in r.called_by_tool.items())
+                   for r in rows if r.called_by_tool]
+        if by_tool:
+            lines.append(f"Called, per tool (questions called on / asked): {'; '.join(by_tool)}.")
     crashed = [f"{r.name} {100 * r.crashed:.1f}%" for r in rows if r.crashed]
     if crashed:  # bugs in tools, not wrong answers: say so apart from accuracy
         lines.append(f"Tool crashes (counted as not answered): {', '.join(crashed)}.")
