@@ -34,6 +34,7 @@ from vidagent.agent.prompts import (
     LAST_TURN_MESSAGE,
     TOOL_BUDGET_TEMPLATE,
     answer_is_tool_message,
+    answer_shape_message,
     no_action_message,
     system_prompt,
     tool_named_by,
@@ -195,8 +196,14 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str, *, rem
         limit = budget_of(state).llm_calls
         # an answer that is a tool's name is a call the model meant to make (not on the last LLM call)
         named = tool_named_by(answer, tool_schemas or []) if answer and llm_calls < limit else None
+        # an answer of the wrong shape (no number, no span, no option) gets one more try (not on the last call)
+        misshapen = (answer_shape_message(answer, state.get("answer_type"), state.get("choices"))
+                     if answer and named is None and llm_calls < limit else None)
         if named is not None:
             correction_now = answer_is_tool_message(answer, named)
+            answer = None
+        elif misshapen is not None:
+            correction_now = misshapen
             answer = None
         else:
             correction_now = LAST_TURN_MESSAGE if llm_calls == limit - 1 else correction

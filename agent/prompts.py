@@ -36,6 +36,10 @@ ANSWER_IS_TOOL_TEMPLATE = (
     "Error: \"{answer}\" is the name of the tool {name}, not an answer. Call the tool first, for example "
     "{example}, then answer from its result."
 )
+ANSWER_SHAPE_TEMPLATE = (
+    "Error: \"{answer}\" is not {wanted}. Read the tool results again and write the answer as {wanted}, "
+    "between <answer> and </answer>."
+)
 LAST_TURN_MESSAGE = "This is your last turn: write your final answer now, between <answer> and </answer>."
 
 SYSTEM_TEMPLATE = """You answer questions about a video by calling tools. The video is already loaded: \
@@ -129,6 +133,23 @@ def answer_is_tool_message(answer: str, schema: dict[str, Any]) -> str:
     name, arguments, _ = generic_example(schema).calls[0]
     return ANSWER_IS_TOOL_TEMPLATE.format(answer=answer.strip(), name=schema["name"],
                                           example=format_tool_call(name, arguments))
+
+
+def answer_shape_message(answer: str, answer_type: str | None, choices: list[str] | None) -> str | None:
+    """A correction when the question asks for a number, a time span or one of its options and the answer
+    is none of those ("no" to "When is the caption shown?", "nothing" to four options); None when it fits
+    or the question does not say what it wants. Read with the one answer parser, as the scorer reads it."""
+    from vidagent.agent.answer import coerce_value  # noqa: PLC0415 - answer.py imports the tool results
+
+    kind = "choice" if choices else answer_type
+    if kind not in ("number", "interval", "choice"):
+        return None
+    _, value, _ = coerce_value(answer, kind, choices)
+    if value is not None:
+        return None
+    wanted = {"number": "a number", "interval": "a time span in seconds, such as 2.0-4.5",
+              "choice": "one of the options: " + "; ".join(f"{chr(65 + i)}) {c}" for i, c in enumerate(choices or []))}
+    return ANSWER_SHAPE_TEMPLATE.format(answer=answer.strip(), wanted=wanted[kind])
 
 
 def render_example(example: Example) -> str:

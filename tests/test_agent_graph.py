@@ -201,8 +201,39 @@ def test_typed_answers(tiny_video):
 
 
 def test_an_unreadable_answer_keeps_its_text_and_says_why(tiny_video):
-    result, _ = ask(tiny_video, [format_answer("many")], ask={"answer_type": "number"})
+    result, _ = ask(tiny_video, [format_answer("many")], ask={"answer_type": "number"}, repeat_last=True,
+                    max_llm_calls=3)
     assert result.answered and result.answer.value is None and "no number" in result.answer.problem
+    notices = [s.text for s in result.trace if s.kind == "notice"]
+    assert len(notices) == 2 and all('"many" is not a number' in n for n in notices)  # the last call is kept
+
+
+def test_an_answer_that_is_no_option_is_sent_back_with_the_options(tiny_video):
+    model = ScriptedChatModel(replies=[COUNT, format_answer("no"), format_answer("blue")])
+    result = Agent(planner=model, tools=TOOLS).ask(tiny_video, "Which color?", choices=["red", "blue"])
+    notices = [s.text for s in result.trace if s.kind == "notice"]
+    assert notices == ['Error: "no" is not one of the options: A) red; B) blue. Read the tool results again '
+                       'and write the answer as one of the options: A) red; B) blue, between <answer> and </answer>.']
+    assert result.answer.value == "blue" and result.stats.tool_calls == 1
+
+
+def test_a_number_question_answered_in_words_gets_one_more_try(tiny_video):
+    result, _ = ask(tiny_video, [COUNT, format_answer("nothing"), format_answer("2")], ask={"answer_type": "number"})
+    assert result.answer.value == 2 and sum(s.kind == "notice" for s in result.trace) == 1
+    result, _ = ask(tiny_video, [format_answer("two")], ask={"answer_type": "number"})  # a number word fits
+    assert result.answer.value == 2 and not any(s.kind == "notice" for s in result.trace)
+    result, _ = ask(tiny_video, [format_answer("a dog")])  # no type asked: nothing to correct
+    assert result.answer.text == "a dog"
+
+
+def test_answer_shape_message_reads_as_the_scorer_reads():
+    from vidagent.agent.prompts import answer_shape_message
+
+    assert answer_shape_message("2.0 to 4.5", "interval", None) is None
+    assert "a time span in seconds" in answer_shape_message("no", "interval", None)
+    assert answer_shape_message("B", None, ["red", "blue"]) is None
+    assert answer_shape_message("the red one", None, ["red", "blue"]) is None
+    assert answer_shape_message("no", "label", None) is None
 
 
 def test_stream_yields_steps_then_the_result(tiny_video):

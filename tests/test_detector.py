@@ -9,7 +9,8 @@ import pytest
 from tool_fakes import FakeYolo, fake_detector, tools_over
 from vidagent.tools import VideoSession
 from vidagent.tools.colors import PALETTE, box_color
-from vidagent.tools.detector import ObjectDetector
+from vidagent.tools.detector import ObjectDetector, renumbered
+from vidagent.tools.results import Track
 from vidagent.tools.results import Box
 from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
 
@@ -35,6 +36,18 @@ def test_track_ids_are_stable_across_calls_and_spans(tiny_video: Path):
     assert [t.track_id for t in part.tracks] == [t.track_id for t in whole.tracks]
     assert all(2.0 <= b.t_s < 3.0 for b in part.tracks[0].boxes)
     assert detector.model.calls == 30  # the video was detected once (6 s at 5 fps)
+
+
+def test_kept_tracks_are_numbered_from_one_not_by_the_trackers_candidates(tiny_video: Path):
+    result = tools_over(fake_detector())["detect_objects"](VideoSession(tiny_video), start_s=0.0, end_s=6.0)
+    assert [t.track_id for t in result.tracks] == [1]
+    assert {b.track_id for b in result.tracks[0].boxes} == {1}
+    # ByteTrack's raw ids (57, 111) become 1, 2 in first-seen order; a later chunk keeps its offset
+    raw = [Track(57, "coin", "gold", 0.0, 1.0, [Box(0.0, 1, 1, 5, 5, "coin", 57)]),
+           Track(111, "coin", "gold", 0.5, 2.0, [Box(0.5, 9, 9, 15, 15, "coin", 111)])]
+    assert [(t.track_id, t.boxes[0].track_id) for t in renumbered(raw)] == [(1, 1), (2, 2)]
+    assert [t.track_id for t in renumbered(raw, 10_000)] == [10_001, 10_002]
+    assert raw[0].track_id == 57  # the input is not changed
 
 
 def test_a_short_occlusion_keeps_the_track(tiny_video: Path):

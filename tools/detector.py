@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from vidagent.tools.results import Box, Track
 from vidagent.tools.tracklets import Tracklet, drop_weak, merge_duplicates, merge_fragments
 from vidagent.tools.progress import chunk_progress
 from vidagent.tools.video import VideoSession
+
+TRACK_ID_VERSION = "ids2"  # tracks numbered from 1 per chunk (``renumbered``); older indexes hold ByteTrack's ids
 
 TRACKER_CONFIG = CONFIGS_DIR / "bytetrack.yaml"
 
@@ -90,6 +92,17 @@ class TrackedChunk:
                   for track_id, label, color, first_s, last_s, boxes in data["tracks"]]
         keypoints = {(t, x1, y1): np.asarray(points, np.float32) for t, x1, y1, points in data["keypoints"]}
         return cls(tracks, list(data["times_s"]), int(data["frames_used"]), keypoints)
+
+
+def renumbered(tracks: list[Track], id_offset: int = 0) -> list[Track]:
+    """The tracks numbered 1, 2, 3... (plus the chunk's offset) in the order given. ByteTrack's own ids count
+    every short-lived candidate, so the kept tracks of a real clip come out as 57, 111, 113: a small planner
+    reads such a number as the answer to "how many" (measured on the real-QA set, session 10)."""
+    out = []
+    for number, t in enumerate(tracks, start=id_offset + 1):
+        boxes = [replace(b, track_id=number) for b in t.boxes]
+        out.append(replace(t, track_id=number, boxes=boxes))
+    return out
 
 
 def box_key(box: Box) -> tuple[float, float, float]:
@@ -192,7 +205,7 @@ class ObjectDetector:
 
     def fingerprint(self) -> str:
         # the color version too: track colors (and the fragment joins that compare them) depend on it
-        return (f"yolo:{weights_fingerprint(self.weights)}:{COLOR_VERSION}:{self.imgsz}:{self.conf}:{self.iou}:"
+        return (f"yolo:{weights_fingerprint(self.weights)}:{COLOR_VERSION}:{TRACK_ID_VERSION}:{self.imgsz}:{self.conf}:{self.iou}:"
                 f"{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:{self.min_track_conf}:{self.merge_gap_s}:"
                 f"{self.recolor_gap_s}:{self.still_gap_s}:{self.duplicate_iou}:{self.association_scale}")
 
@@ -301,7 +314,7 @@ class ObjectDetector:
         tracklets = merge_fragments(tracklets, frame_width=images.shape[2], max_gap_s=self.merge_gap_s,
                                     recolor_gap_s=self.recolor_gap_s, still_gap_s=self.still_gap_s)
         tracks = sorted((t.to_track() for t in tracklets), key=lambda t: (t.first_s, t.track_id))
-        return TrackedChunk(tracks, [round(t, 3) for t in times_s], len(images), keypoints)
+        return TrackedChunk(renumbered(tracks, id_offset), [round(t, 3) for t in times_s], len(images), keypoints)
 
     def color_of(self, image: np.ndarray, xyxy: tuple[float, float, float, float],
                  keypoints: np.ndarray | None) -> str:

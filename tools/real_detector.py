@@ -18,7 +18,7 @@ import numpy as np
 from vidagent.errors import ToolError
 from vidagent.tools.coco import COCO_CLASSES, SSD_IDS
 from vidagent.tools.colors import natural_color
-from vidagent.tools.detector import Detections, ObjectDetector, YoloModel
+from vidagent.tools.detector import TRACK_ID_VERSION, Detections, ObjectDetector, YoloModel
 from vidagent.tools.real_weights import POSE, SSD, SSD_CONFIG, model_file, package_dir
 from vidagent.tools.results import xyxy_iou
 
@@ -161,7 +161,7 @@ class RealDetector(ObjectDetector):
         except ToolError:
             versions = "missing"
         options = ",".join(f"{k}={v}" for k, v in sorted(self.model_options.items()))
-        return (f"{REAL_DETECTOR_VERSION}:{versions}:{options}:{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:"
+        return (f"{REAL_DETECTOR_VERSION}:{TRACK_ID_VERSION}:{versions}:{options}:{self.sample_fps}:{self.chunk_s}:{self.min_track_frames}:"
                 f"{self.min_track_conf}:{self.merge_gap_s}:{self.association_scale}:{self.long_video_s}:{self.long_video_fps}")
 
     @property
