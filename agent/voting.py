@@ -5,13 +5,17 @@ Numbers, choices and labels vote on their parsed value (the one answer parser, `
 temporal IoU and the cluster's answer is its consensus span (the median start and end). A sample without
 an answer (or whose text does not parse) votes for nothing but still counts: the confidence is the
 winning share of all samples drawn, so a question the model mostly fails to answer is not confident.
+
+Votes may be weighted (``weights``): the evidence check (``evidence_weights``) counts a sample whose answer
+cites no tool evidence (a guess) at a fraction of one that looked; the winner and the confidence are then
+the weighted share.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vidagent.agent.answer import Answer
@@ -27,6 +31,7 @@ class Option:
     value: Any  # the typed value (an interval cluster: its consensus span)
     answer_type: str
     members: tuple[int, ...]  # sample indices
+    weight: float = 0.0  # the members' summed vote weights (plain votes: 1 each)
 
     @property
     def votes(self) -> int:
@@ -44,6 +49,7 @@ class Consensus:
     winner: int | None  # None when no sample answered
     note: str = ""  # how the samples were drawn (waves, early stop, caps)
     per_sample: list[Any] = field(default_factory=list)  # each sample's value (None: no answer)
+    total_weight: float | None = None  # all samples' vote weights; None: plain votes (= samples)
 
     @property
     def best(self) -> Option | None:
@@ -51,8 +57,9 @@ class Consensus:
 
     @property
     def confidence(self) -> float:
-        """The winning share of all samples drawn (0.0 when none answered)."""
-        return self.best.votes / self.samples if self.best and self.samples else 0.0
+        """The winning share of all samples drawn, by weight (0.0 when none answered)."""
+        total = self.samples if self.total_weight is None else self.total_weight
+        return self.best.weight / total if self.best and total else 0.0
 
     @property
     def alternatives(self) -> list[Option]:
@@ -93,8 +100,19 @@ def vote_key(answer: Answer) -> tuple[str, Any] | None:
     return answer.answer_type, answer.value
 
 
-def aggregate(answers: Sequence[Answer | None], note: str = "") -> Consensus:
-    """The consensus of sampled answers (``None``: that sample gave no answer)."""
+def evidence_weights(cited: Sequence[bool], unverified: float = 0.25) -> list[float]:
+    """Vote weights for the evidence check: 1 for a sample whose answer cites tool evidence, ``unverified``
+    for one that does not (it answered without a tool result to point at)."""
+    return [1.0 if c else unverified for c in cited]
+
+
+def aggregate(answers: Sequence[Answer | None], note: str = "",
+              weights: Sequence[float] | None = None) -> Consensus:
+    """The consensus of sampled answers (``None``: that sample gave no answer), each vote counting its
+    weight (default 1)."""
+    if weights is not None and len(weights) != len(answers):
+        raise ValueError(f"{len(weights)} weights for {len(answers)} answers")
+    weight = [1.0] * len(answers) if weights is None else [float(w) for w in weights]
     values = [a.value if a is not None else None for a in answers]
     typed = [(i, a) for i, a in enumerate(answers) if a is not None and a.value is not None]
     spans = [(i, a) for i, a in typed if a.answer_type == "interval"]
@@ -104,13 +122,14 @@ def aggregate(answers: Sequence[Answer | None], note: str = "") -> Consensus:
         if answer.answer_type != "interval":
             groups.setdefault(vote_key(answer), []).append(i)  # type: ignore[arg-type]
     options += [Option(answers[m[0]].value, key[0], tuple(m)) for key, m in groups.items()]  # type: ignore[union-attr]
-    options.sort(key=lambda o: (-o.votes, o.members[0]))  # ties: the option a sample gave first
+    options = [replace(o, weight=sum(weight[m] for m in o.members)) for o in options]
+    options.sort(key=lambda o: (-o.weight, -o.votes, o.members[0]))  # ties: the option a sample gave first
     winner = None
     if options:
         best = options[0]
         winner = (closest(best.value, [(m, tuple(answers[m].value)) for m in best.members])  # type: ignore[union-attr]
                   if best.answer_type == "interval" else best.members[0])
-    return Consensus(options, len(answers), winner, note, values)
+    return Consensus(options, len(answers), winner, note, values, None if weights is None else sum(weight))
 
 
 def cluster_intervals(spans: list[tuple[int, tuple[float, float]]]) -> list[Option]:

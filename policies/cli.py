@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_eval)
     eval_actions = evaluate.add_subparsers(dest="eval_command", metavar="SUITE")
     add_eval_tools_parser(eval_actions)  # vidagent eval tools
+    from vidagent.policies.scaling import register as register_scaling  # noqa: PLC0415
+
+    register_scaling(subparsers)  # vidagent scaling: curves from one --samples N eval
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:

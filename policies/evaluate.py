@@ -72,6 +72,10 @@ class Outcome:
     # it; None for other questions
     called_needed: bool | None = None
     needed_tool: str | None = None  # that tool's name
+    # with ``--samples N``: each sampled run's answer as drawn ({answer_type, value, correct, evidence}; None:
+    # no answer), so other votes (subsets, adaptive stops, weights) can be scored later without a re-run
+    # (``vidagent.policies.scaling``)
+    sampled: list[dict[str, Any] | None] | None = None
 
 
 @dataclass
@@ -147,7 +151,7 @@ class RowReport:
         fields_ = {k: v for k, v in data.items() if k != "outcomes" and k in known}
         outcomes = [Outcome(o["id"], "", o["correct"], None, False, 0, 0, 0, 0.0, o.get("prediction"),
                             confidence=o.get("confidence"), called_needed=o.get("called_needed"),
-                            needed_tool=o.get("needed_tool"))
+                            needed_tool=o.get("needed_tool"), sampled=o.get("sampled"))
                     for o in data.get("outcomes", [])]
         return cls(**fields_, outcomes=outcomes)
 
@@ -156,7 +160,8 @@ class RowReport:
         data["outcomes"] = [{"id": o.question_id, "correct": o.correct, "prediction": o.prediction,
                              **({"confidence": o.confidence} if o.confidence is not None else {}),
                              **({"called_needed": o.called_needed, "needed_tool": o.needed_tool}
-                                if o.called_needed is not None else {})}
+                                if o.called_needed is not None else {}),
+                             **({"sampled": o.sampled} if o.sampled is not None else {})}
                             for o in self.outcomes]
         return data
 
@@ -202,6 +207,14 @@ def cites_evidence(answer: Any) -> bool:
     return bool(evidence.spans or evidence.boxes or evidence.track_ids)
 
 
+def sample_record(question: Question, answer: Any) -> dict[str, Any] | None:
+    """One sampled run's answer as the report keeps it (None: the run did not answer)."""
+    if answer is None:
+        return None
+    return {"answer_type": answer.answer_type, "value": _jsonable(answer.value),
+            "correct": verify(question, prediction_of(answer)).correct, "evidence": cites_evidence(answer)}
+
+
 def called_needed_tool(question: Question, result: Any) -> bool | None:
     """Whether ``result`` ran the tool ``question.meta["tool"]`` names (None: the question names none)."""
     needed = question.meta.get("tool") if question.meta else None
@@ -242,7 +255,8 @@ def evaluate_agent(name: str, spec: str, chat: Any, toolbox: Toolbox, questions:
                                 evidence=cites_evidence(result.answer) if result.answered else None,
                                 confidence=result.consensus.confidence if result.consensus is not None else None,
                                 called_needed=called_needed_tool(question, result),
-                                needed_tool=(question.meta or {}).get("tool")))
+                                needed_tool=(question.meta or {}).get("tool"),
+                                sampled=[sample_record(question, r.answer) for r in result.samples] or None))
     return RowReport.from_outcomes(name, spec, outcomes, samples=plan.samples)
 
 

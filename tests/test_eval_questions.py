@@ -265,5 +265,14 @@ def test_sampled_rows_vote_and_report_calibration(questions_file, tmp_path, fake
     assert row["ece"] is not None and 0.0 <= row["ece"] <= 1.0
     assert "| samples | ECE |" in out.with_suffix(".md").read_text()
     assert out.with_suffix(".reliability.png").read_bytes()[:4] == b"\x89PNG"
+    taxi = next(o for o in row["outcomes"] if o["id"] == "own-taxi")
+    assert sorted(s["value"] for s in taxi["sampled"]) == ["bus", "taxi", "taxi"]  # every sample is kept
+    assert {s["value"]: s["correct"] for s in taxi["sampled"]} == {"taxi": True, "bus": False}
+    # the scaling curve is read from those samples: a vote of 1 is right 2 times in 3 on that question
+    curve = tmp_path / "curve"
+    assert main(["scaling", str(out.with_suffix(".json")), "--draws", "60", "--out", str(curve)]) == 0
+    points = json.loads(curve.with_suffix(".json").read_text())["rows"][0]["points"]
+    assert [p["mode"] for p in points][:3] == ["vote of 1", "vote of 2", "adaptive 2 of 3"]
+    assert "| vote of 1 | plain |" in curve.with_suffix(".md").read_text()
     assert run("--questions", str(questions_file), "--samples", "0") == 2
     assert "samples must be" in capsys.readouterr().err
