@@ -196,9 +196,13 @@ def make_planner_node(model: Any, system: SystemMessage, correction: str, *, rem
         limit = budget_of(state).llm_calls
         # an answer that is a tool's name is a call the model meant to make (not on the last LLM call)
         named = tool_named_by(answer, tool_schemas or []) if answer and llm_calls < limit else None
-        # an answer of the wrong shape (no number, no span, no option) gets one more try (not on the last call)
-        misshapen = (answer_shape_message(answer, state.get("answer_type"), state.get("choices"))
+        # an answer of the wrong shape (no number, span or option; yes/no to a what-question; the question's
+        # time as a count) gets one more try (not on the last call)
+        misshapen = (answer_shape_message(answer, state.get("answer_type"), state.get("choices"), state.get("question"))
                      if answer and named is None and llm_calls < limit else None)
+        if misshapen is not None and any(s.get("kind") == "notice" and s.get("text") == misshapen
+                                         and s.get("turn") == state["turn"] for s in state.get("steps", [])):
+            misshapen = None  # said once already: the same answer again stands (3 people at 3 s may be right)
         if named is not None:
             correction_now = answer_is_tool_message(answer, named)
             answer = None

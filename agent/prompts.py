@@ -40,6 +40,14 @@ ANSWER_SHAPE_TEMPLATE = (
     "Error: \"{answer}\" is not {wanted}. Read the tool results again and write the answer as {wanted}, "
     "between <answer> and </answer>."
 )
+YES_NO_TO_WH_TEMPLATE = (
+    "Error: \"{answer}\" answers a yes/no question, but this question asks {wh}. Read the tool results again "
+    "and write what they show (a name, a colour, a text), between <answer> and </answer>."
+)
+TIME_AS_COUNT_TEMPLATE = (
+    "Error: {answer} is the time the question names ({time} s), not a count. Count what the tool results show "
+    "at that time and write that number between <answer> and </answer>."
+)
 LAST_TURN_MESSAGE = "This is your last turn: write your final answer now, between <answer> and </answer>."
 
 SYSTEM_TEMPLATE = """You answer questions about a video by calling tools. The video is already loaded: \
@@ -135,17 +143,32 @@ def answer_is_tool_message(answer: str, schema: dict[str, Any]) -> str:
                                           example=format_tool_call(name, arguments))
 
 
-def answer_shape_message(answer: str, answer_type: str | None, choices: list[str] | None) -> str | None:
-    """A correction when the question asks for a number, a time span or one of its options and the answer
-    is none of those ("no" to "When is the caption shown?", "nothing" to four options); None when it fits
-    or the question does not say what it wants. Read with the one answer parser, as the scorer reads it."""
+WH_WORDS = ("what", "which", "who", "whose", "where", "when", "how")
+# a time the question names: "at 25 s", "around 12.5 seconds"
+QUESTION_TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)\b", re.IGNORECASE)
+
+
+def answer_shape_message(answer: str, answer_type: str | None, choices: list[str] | None,
+                         question: str | None = None) -> str | None:
+    """A correction when the answer cannot be what the question asks: no number, time span or option where
+    it asks for one ("no" to "When is the caption shown?", "nothing" to four options), "yes"/"no" to a
+    what/which/who question, or a count that is the time the question names ("40" to "How many people are
+    visible at 40 s?": small planners copy it). None when it fits or the question does not say what it
+    wants. Read with the one answer parser, as the scorer reads it."""
     from vidagent.agent.answer import coerce_value  # noqa: PLC0415 - answer.py imports the tool results
 
     kind = "choice" if choices else answer_type
+    words = (question or "").strip().lower().split()
+    if kind in ("label", None) and words and words[0] in WH_WORDS and answer.strip(" .!").lower() in ("yes", "no"):
+        return YES_NO_TO_WH_TEMPLATE.format(answer=answer.strip(), wh=f"{words[0]}...")
     if kind not in ("number", "interval", "choice"):
         return None
     _, value, _ = coerce_value(answer, kind, choices)
     if value is not None:
+        if kind == "number" and words[:2] == ["how", "many"]:
+            times = [float(t) for t in QUESTION_TIME.findall(question or "")]
+            if any(abs(float(value) - t) < 1e-9 for t in times):
+                return TIME_AS_COUNT_TEMPLATE.format(answer=answer.strip(), time=f"{float(value):g}")
         return None
     wanted = {"number": "a number", "interval": "a time span in seconds, such as 2.0-4.5",
               "choice": "one of the options: " + "; ".join(f"{chr(65 + i)}) {c}" for i, c in enumerate(choices or []))}

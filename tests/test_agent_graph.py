@@ -205,7 +205,8 @@ def test_an_unreadable_answer_keeps_its_text_and_says_why(tiny_video):
                     max_llm_calls=3)
     assert result.answered and result.answer.value is None and "no number" in result.answer.problem
     notices = [s.text for s in result.trace if s.kind == "notice"]
-    assert len(notices) == 2 and all('"many" is not a number' in n for n in notices)  # the last call is kept
+    assert len(notices) == 1 and '"many" is not a number' in notices[0]  # said once; the same answer then stands
+    assert result.stats.llm_calls == 2
 
 
 def test_an_answer_that_is_no_option_is_sent_back_with_the_options(tiny_video):
@@ -224,6 +225,22 @@ def test_a_number_question_answered_in_words_gets_one_more_try(tiny_video):
     assert result.answer.value == 2 and not any(s.kind == "notice" for s in result.trace)
     result, _ = ask(tiny_video, [format_answer("a dog")])  # no type asked: nothing to correct
     assert result.answer.text == "a dog"
+
+
+def test_yes_or_no_to_a_what_question_and_the_asked_time_as_a_count_are_sent_back(tiny_video):
+    result, _ = ask(tiny_video, [COUNT, format_answer("no"), format_answer("red")],
+                    question="What color is the car?")
+    notices = [s.text for s in result.trace if s.kind == "notice"]
+    assert len(notices) == 1 and 'answers a yes/no question, but this question asks what...' in notices[0]
+    assert result.answer.text == "red"
+    result, _ = ask(tiny_video, [COUNT, format_answer("40"), format_answer("40")], ask={"answer_type": "number"},
+                    question="How many people are visible at 40 s?")
+    notices = [s.text for s in result.trace if s.kind == "notice"]
+    assert notices == ["Error: 40 is the time the question names (40 s), not a count. Count what the tool results "
+                       "show at that time and write that number between <answer> and </answer>."]
+    assert result.answer.value == 40  # said once; the same count again stands
+    result, _ = ask(tiny_video, [format_answer("yes")], question="Is there a car?")  # a yes/no question
+    assert result.answer.text == "yes" and not any(s.kind == "notice" for s in result.trace)
 
 
 def test_answer_shape_message_reads_as_the_scorer_reads():
