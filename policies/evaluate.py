@@ -171,18 +171,25 @@ CALIBRATION_BINS = 10
 
 def calibration_bins(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, count) per equal-width confidence bin, over outcomes with a confidence."""
-    filled: list[list[Outcome]] = [[] for _ in range(bins)]
-    for o in outcomes:
-        if o.confidence is not None:
-            filled[min(int(o.confidence * bins), bins - 1)].append(o)
-    return [(sum(o.confidence for o in b) / len(b), sum(o.correct for o in b) / len(b), len(b))  # type: ignore[misc]
-            for b in filled if b]
+    return binned([(o.confidence, o.correct) for o in outcomes if o.confidence is not None], bins)
+
+
+def binned(pairs: Sequence[tuple[float, bool]], bins: int = CALIBRATION_BINS) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) per equal-width bin of (confidence, correct) pairs."""
+    filled: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
+    for conf, correct in pairs:
+        filled[min(int(conf * bins), bins - 1)].append((conf, correct))
+    return [(sum(c for c, _ in b) / len(b), sum(k for _, k in b) / len(b), len(b)) for b in filled if b]
 
 
 def expected_calibration_error(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> float | None:
     """ECE: the count-weighted mean |accuracy - confidence| over confidence bins (Guo et al., 2017); None
     without confidences."""
-    table = calibration_bins(outcomes, bins)
+    return pairs_ece([(o.confidence, o.correct) for o in outcomes if o.confidence is not None], bins)
+
+
+def pairs_ece(pairs: Sequence[tuple[float, bool]], bins: int = CALIBRATION_BINS) -> float | None:
+    table = binned(pairs, bins)
     total = sum(n for _, _, n in table)
     return sum(n * abs(acc - conf) for conf, acc, n in table) / total if total else None
 

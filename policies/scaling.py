@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vidagent.agent.answer import Answer
 from vidagent.agent.voting import aggregate, evidence_weights
 from vidagent.errors import ConfigError
+from vidagent.policies.evaluate import pairs_ece, parse_suite
 from vidagent.tasks.verify import verify
 
 DEFAULT_DRAWS = 200
@@ -66,14 +66,6 @@ def vote(question: Any, sampled: Sequence[dict[str, Any] | None], picks: Sequenc
     return correct, consensus.confidence, consensus.agreed()
 
 
-def ece(pairs: Sequence[tuple[float, bool]], bins: int = 10) -> float:
-    filled: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
-    for conf, correct in pairs:
-        filled[min(int(conf * bins), bins - 1)].append((conf, correct))
-    total = sum(len(b) for b in filled)
-    return sum(abs(np.mean([c for c, _ in b]) - np.mean([k for _, k in b])) * len(b) for b in filled if b) / total
-
-
 def curve(questions: dict[str, Any], outcomes: Sequence[dict[str, Any]], *, ns: Sequence[int],
           adaptive: Sequence[int] = (), weightings: Sequence[str] = WEIGHTINGS, draws: int = DEFAULT_DRAWS,
           seed: int = 0) -> list[CurvePoint]:
@@ -108,7 +100,7 @@ def curve(questions: dict[str, Any], outcomes: Sequence[dict[str, Any]], *, ns: 
                     drawn.append(n)
             pairs = [(conf, correct) for correct, conf in scored]
             points.append(CurvePoint(label, weighting, float(np.mean(drawn)),
-                                     float(np.mean([c for c, _ in scored])), float(ece(pairs)),
+                                     float(np.mean([c for c, _ in scored])), float(pairs_ece(pairs) or 0.0),
                                      float(np.mean([conf for _, conf in scored]))))
     return points
 
@@ -116,7 +108,6 @@ def curve(questions: dict[str, Any], outcomes: Sequence[dict[str, Any]], *, ns: 
 def report_questions(meta: dict[str, Any]) -> dict[str, Any]:
     """The questions a report was run on, by id, from what its meta records."""
     from vidagent.policies.environment import QuestionFile, WorldData  # noqa: PLC0415
-    from vidagent.policies.evaluate import parse_suite  # noqa: PLC0415
 
     if meta.get("questions_file"):
         questions = QuestionFile.load(meta["questions_file"], meta.get("videos")).questions(None, seed=meta["seed"])
@@ -133,9 +124,9 @@ def markdown(points: Sequence[CurvePoint], source: str, command: str) -> str:
              "| vote | weighting | samples / question | acc % | ECE | mean confidence |", "|---|---|---|---|---|---|"]
     lines += [f"| {p.mode} | {p.weighting} | {p.samples:.2f} | {100 * p.accuracy:.1f} | {p.ece:.3f} | "
               f"{p.confidence:.2f} |" for p in points]
-    lines += ["", "Each point: the mean over random subsets (orders) of the run's samples per question; the same "
-              "orders for every row. Evidence weighting: a sample whose answer cites no tool evidence counts "
-              "a quarter vote.", "", f"Command: `{command}`"]
+    lines += ["", ("Each point: the mean over random subsets (orders) of the run's samples per question; the same "
+                   "orders for every row. Evidence weighting: a sample whose answer cites no tool evidence counts "
+                   "a quarter vote."), "", f"Command: `{command}`"]
     return "\n".join(lines) + "\n"
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_self_consistency import answers
 from vidagent.agent.voting import aggregate, evidence_weights
 from vidagent.cli import main
 from vidagent.policies.scaling import curve
 from vidagent.tasks.questions import Question
-
-from test_self_consistency import answers
 
 
 def sample(value, correct, evidence=True, answer_type="number"):
