@@ -143,3 +143,19 @@ def test_box_color_names_each_palette_color_on_grass(name: str):
     image[:] = (80, 150, 65)  # park lawn, close to "green"
     image[20:40, 20:40] = PALETTE[name]
     assert box_color(image, (20, 20, 40, 40))[0] == name
+
+
+def test_a_kind_of_thing_asks_for_the_classes_of_that_kind_the_detector_knows():
+    from vidagent.errors import ToolError
+    from vidagent.tools.coco import CLASS_ALIASES, COCO_CLASSES
+    from vidagent.tools.default_tools import resolve_classes
+
+    assert resolve_classes(["animal"], COCO_CLASSES, CLASS_ALIASES) >= {"bird", "dog", "horse", "cat"}
+    assert resolve_classes(["Vehicles"], COCO_CLASSES) == {"bicycle", "car", "motorcycle", "airplane", "bus",
+                                                           "train", "truck", "boat"}
+    world = ["person", "car", "bicycle", "dog", "bird", "ball", "box"]
+    assert resolve_classes(["animals"], world) == {"dog", "bird"}  # only the kinds this backend has
+    assert resolve_classes(["vehicle", "people"], world) == {"car", "bicycle", "person"}
+    assert resolve_classes(["objects"], world) is None  # every class
+    with pytest.raises(ToolError, match=r"unknown class \['food'\]"):
+        resolve_classes(["food"], world)  # a kind the backend has no class of

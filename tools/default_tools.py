@@ -29,13 +29,33 @@ from vidagent.tools.video import VideoSession
 from vidagent.words import canonical
 
 # Bump when what the tools compute from a backend's answer changes, so cached results are recomputed.
-TOOLS_VERSION = "tools-v2"
+TOOLS_VERSION = "tools-v3"  # v3: kinds of things in classes=[...] (CLASS_GROUPS)
 DEFAULT_TOOL_NAMES: tuple[str, ...] = ("detect_objects", "recognize_action", "ground_moment", "describe_frame")
 ACTION_TOP_K = 3  # actions reported per call
 MAX_BOXES_PER_TRACK = 16  # boxes kept per track in a result (evidence and the report), evenly spread
 # Words that mean "every class" in ``classes=[...]``: the planner asks for "objects" when it wants them all.
 EVERY_CLASS = frozenset({"object", "objects", "thing", "things", "anything", "everything", "something", "all",
                          "any", "item", "items", "stuff"})
+# Words for a kind of thing in ``classes=[...]``: the classes of that kind the backend knows ("What animal is in
+# the video?" -> classes=["animal"]: a bird on a real clip, a dog or a bird in the world). Checked before the
+# synonym table, which reads "vehicle" as the world's car.
+_GROUPS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("animal", "animals", "creature", "creatures", "pet", "pets", "wildlife"):
+        ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"),
+    ("vehicle", "vehicles", "transport", "traffic"):
+        ("bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat"),
+    ("food", "foods", "fruit", "fruits", "meal", "snack"):
+        ("banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake"),
+    ("furniture",): ("chair", "couch", "bed", "dining table", "bench", "toilet"),
+    ("electronics", "device", "devices", "gadget", "gadgets", "screen", "screens"):
+        ("tv", "laptop", "mouse", "remote", "keyboard", "cell phone"),
+    ("appliance", "appliances"): ("microwave", "oven", "toaster", "sink", "refrigerator"),
+    ("tableware", "dishes", "cutlery", "utensil", "utensils", "kitchenware"):
+        ("bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl"),
+    ("toy", "toys"): ("ball", "sports ball", "teddy bear", "kite", "frisbee"),
+}
+CLASS_GROUPS: dict[str, frozenset[str]] = {word: frozenset(classes) for words, classes in _GROUPS.items()
+                                           for word in words}
 
 # Error texts (``ToolError.problem`` / ``.fix``); tests assert on them.
 UNKNOWN_CLASS = "unknown class {unknown}; the detector knows: {known}"
@@ -55,13 +75,19 @@ def position_words(cx: float, cy: float, width: int, height: int) -> str:
 def resolve_classes(classes: list[str] | None, known: Sequence[str],
                     aliases: dict[str, str] | None = None) -> set[str] | None:
     """Requested names -> the backend's classes. None (every class) for no filter or a word like "objects";
-    plurals and synonyms resolve ("people", "automobiles"); an unknown name raises ``ToolError``."""
+    a kind ("animals", "vehicle") gives the classes of that kind the backend knows; plurals and synonyms
+    resolve ("people", "automobiles"); an unknown name (or a kind the backend has no class of) raises
+    ``ToolError``."""
     names = [" ".join(name.lower().split()) for name in classes or []]
     names = [name for name in names if name]
     if not names or any(name in EVERY_CLASS for name in names):
         return None
     resolved, unknown = set(), []
     for name in names:
+        group = CLASS_GROUPS.get(name, frozenset()) & set(known)
+        if group:
+            resolved |= group
+            continue
         match = _class_of(name, known, aliases or {})
         if match is None:
             unknown.append(name)
