@@ -275,6 +275,19 @@ def make_tool_node(toolbox: Toolbox):
             elif used >= budget.max_tool_calls:
                 notices += 1
                 refuse(call, TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"]))
+            elif key in failed and (relaxed := relaxed_call(toolbox, call, failed)) is not None:
+                # the same failed call again: run it without its optional arguments (what the error's fix
+                # usually says: omit classes for every class, omit track_id for everyone) and say so
+                used += 1
+                step, message = run_tool_call(toolbox, session, relaxed, state["turn"])
+                note = RELAXED_CALL_TEMPLATE.format(name=call["name"], error=failed[key],
+                                                    dropped=", ".join(sorted(set(call["args"]) - set(relaxed["args"]))))
+                message.content = note + "\n" + message.content
+                step["text"] = note + "\n" + step["text"]
+                messages.append(message)
+                steps.append(step)
+                if not step["ok"]:
+                    failed[call_key(relaxed["name"], relaxed["args"])] = step["error"] or step["text"]
             elif key in failed:  # the same call would fail the same way: say so instead of running it
                 refuse(call, REPEATED_FAILURE_TEMPLATE.format(name=call["name"], error=failed[key]))
             else:
@@ -297,6 +310,24 @@ REPEATED_FAILURE_TEMPLATE = (
     "Error: {name} was already called with exactly these arguments and failed ({error}); it was not run "
     "again. Change the arguments or call another tool."
 )
+
+
+RELAXED_CALL_TEMPLATE = (
+    "Note: {name} was already called with exactly these arguments and failed ({error}); it was run without "
+    "{dropped} instead:"
+)
+
+
+def relaxed_call(toolbox: Toolbox, call: dict[str, Any], failed: dict[str, str]) -> dict[str, Any] | None:
+    """A repeated failed call with its optional arguments dropped, or None when it has none to drop (or that
+    call failed too, or the tool is unknown)."""
+    if call["name"] not in toolbox or not isinstance(call["args"], dict):
+        return None
+    required = toolbox[call["name"]].required_args
+    args = {k: v for k, v in call["args"].items() if k in required}
+    if args == call["args"] or call_key(call["name"], args) in failed:
+        return None
+    return {**call, "args": args}
 
 
 def call_key(name: str, arguments: Any) -> str:

@@ -363,6 +363,38 @@ def test_an_identical_failed_call_is_not_run_again_and_the_model_is_told_to_chan
     assert result.stats.tool_calls == 3 and result.answered
 
 
+@tool
+def picky_count(video: VideoSession, start_s: float, end_s: float, label: str | None = None) -> CountResult:
+    """Count objects of a known class in a time span (every class without one).
+
+    Args:
+        start_s: Start in seconds.
+        end_s: End in seconds.
+        label: The class to count: dog or cat.
+    """
+    if label not in (None, "dog", "cat"):
+        raise ToolError(f"unknown class {label!r}", "use dog or cat, or omit label")
+    return CountResult(TimeSpan(start_s, end_s), label or "animal", 3)
+
+
+def test_the_same_failed_call_again_runs_without_its_optional_arguments(tiny_video):
+    from vidagent.agent.graph import RELAXED_CALL_TEMPLATE
+
+    dragons = format_tool_call("picky_count", {"start_s": 0, "end_s": 4, "label": "dragon"})
+    model = ScriptedChatModel(replies=[dragons, dragons, dragons, format_answer("3")])
+    result = Agent(planner=model, tools=[picky_count]).ask(tiny_video, "How many animals?")
+    assert [s.ran for s in result.tool_steps] == [True, True, True]  # then relaxed each time (cached)
+    relaxed = observations(result)[1]
+    assert relaxed.startswith(RELAXED_CALL_TEMPLATE.split("{name}")[0]) and "run without label instead" in relaxed
+    assert relaxed.endswith("3 animal in 0.0-4.0s.") and result.tool_steps[1].arguments == {"start_s": 0.0, "label": None,
+                                                                                                "end_s": 4.0}
+    assert observations(result)[2] == relaxed
+    assert result.answer.value == 3
+    broken = format_tool_call("broken_tool", {"t_s": 1.0})  # nothing optional to drop: refused as before
+    result, _ = ask(tiny_video, [broken, broken, format_answer("2")])
+    assert [s.ran for s in result.tool_steps] == [True, False]
+
+
 def test_an_answer_that_names_a_tool_is_sent_back_to_call_it(tiny_video):
     result, _ = ask(tiny_video, [format_answer("Count objects"), COUNT, format_answer("2")])
     notices = [s.text for s in result.trace if s.kind == "notice"]

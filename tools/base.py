@@ -119,6 +119,11 @@ class Tool:
             prop.pop("title", None)
         return schema
 
+    @property
+    def required_args(self) -> frozenset[str]:
+        """The arguments a call must give (the rest have defaults)."""
+        return frozenset(name for name, f in self.args_model.model_fields.items() if f.is_required())
+
     def schema(self) -> dict[str, Any]:
         """OpenAI-style function schema, the single source for prompts, LangChain and the CLI."""
         return {"name": self.name, "description": self.description, "parameters": self.parameters_schema()}
