@@ -44,6 +44,10 @@ YES_NO_TO_WH_TEMPLATE = (
     "Error: \"{answer}\" answers a yes/no question, but this question asks {wh}. Read the tool results again "
     "and write what they show (a name, a colour, a text), between <answer> and </answer>."
 )
+WH_TO_YES_NO_TEMPLATE = (
+    "Error: \"{answer}\" is no answer to a yes/no question. Read the tool results again and answer yes or no, "
+    "between <answer> and </answer>."
+)
 TIME_AS_COUNT_TEMPLATE = (
     "Error: {answer} is the time the question names ({time} s), not a count. Count what the tool results show "
     "at that time and write that number between <answer> and </answer>."
@@ -144,6 +148,8 @@ def answer_is_tool_message(answer: str, schema: dict[str, Any]) -> str:
 
 
 WH_WORDS = ("what", "which", "who", "whose", "where", "when", "how")
+# the first words of a yes/no question ("Is there a dog?"; "Is it red or blue?" is not one: it has an "or")
+YES_NO_WORDS = ("is", "are", "was", "were", "does", "do", "did", "can", "could", "has", "have", "will")
 # a time the question names: "at 25 s", "around 12.5 seconds"
 QUESTION_TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)\b", re.IGNORECASE)
 
@@ -159,8 +165,12 @@ def answer_shape_message(answer: str, answer_type: str | None, choices: list[str
 
     kind = "choice" if choices else answer_type
     words = (question or "").strip().lower().split()
-    if kind in ("label", None) and words and words[0] in WH_WORDS and answer.strip(" .!").lower() in ("yes", "no"):
+    # "No.", "yes, at 2 s" are a yes or a no; "no one" is not
+    yes_no = re.split(r"[,.;!]", answer.strip().lower())[0].strip() in ("yes", "no", "yeah", "yep", "nope")
+    if kind in ("label", None) and words and words[0] in WH_WORDS and yes_no:
         return YES_NO_TO_WH_TEMPLATE.format(answer=answer.strip(), wh=f"{words[0]}...")
+    if kind == "label" and words and words[0] in YES_NO_WORDS and "or" not in words and not yes_no:
+        return WH_TO_YES_NO_TEMPLATE.format(answer=answer.strip())
     if kind not in ("number", "interval", "choice"):
         return None
     _, value, _ = coerce_value(answer, kind, choices)

@@ -243,6 +243,20 @@ def test_yes_or_no_to_a_what_question_and_the_asked_time_as_a_count_are_sent_bac
     assert result.answer.text == "yes" and not any(s.kind == "notice" for s in result.trace)
 
 
+def test_a_yes_no_question_answered_with_something_else_gets_one_more_try(tiny_video):
+    result, _ = ask(tiny_video, [COUNT, format_answer("stand"), format_answer("Yes.")], ask={"answer_type": "label"},
+                    question="Is there a microphone in front of the man at 40 s?")
+    notices = [s.text for s in result.trace if s.kind == "notice"]
+    assert notices == ['Error: "stand" is no answer to a yes/no question. Read the tool results again and answer '
+                       'yes or no, between <answer> and </answer>.']
+    assert result.answer.text == "Yes."
+    from vidagent.agent.prompts import answer_shape_message
+
+    assert answer_shape_message("black and white", "label", None, "Is the video in color or in black and white?") is None
+    assert answer_shape_message("no one", "label", None, "Who is at the door?") is None
+    assert answer_shape_message("No, it is red.", "label", None, "What color is it?") is not None
+
+
 def test_answer_shape_message_reads_as_the_scorer_reads():
     from vidagent.agent.prompts import answer_shape_message
 
