@@ -275,28 +275,24 @@ def make_tool_node(toolbox: Toolbox):
             elif used >= budget.max_tool_calls:
                 notices += 1
                 refuse(call, TOOL_BUDGET_TEMPLATE.format(used=used, limit=budget.max_tool_calls, name=call["name"]))
-            elif key in failed and (relaxed := relaxed_call(toolbox, call, failed)) is not None:
-                # the same failed call again: run it without its optional arguments (what the error's fix
-                # usually says: omit classes for every class, omit track_id for everyone) and say so
-                used += 1
-                step, message = run_tool_call(toolbox, session, relaxed, state["turn"])
-                note = RELAXED_CALL_TEMPLATE.format(name=call["name"], error=failed[key],
-                                                    dropped=", ".join(sorted(set(call["args"]) - set(relaxed["args"]))))
-                message.content = note + "\n" + message.content
-                step["text"] = note + "\n" + step["text"]
-                messages.append(message)
-                steps.append(step)
-                if not step["ok"]:
-                    failed[call_key(relaxed["name"], relaxed["args"])] = step["error"] or step["text"]
-            elif key in failed:  # the same call would fail the same way: say so instead of running it
+            elif key in failed and (relaxed := relaxed_call(toolbox, call, failed)) is None:
+                # the same call would fail the same way: say so instead of running it
                 refuse(call, REPEATED_FAILURE_TEMPLATE.format(name=call["name"], error=failed[key]))
             else:
+                # the same failed call again runs without its optional arguments (what the error's fix
+                # usually says: omit classes for every class, omit track_id for everyone), and says so
+                run = relaxed if key in failed else call
                 used += 1
-                step, message = run_tool_call(toolbox, session, call, state["turn"])
+                step, message = run_tool_call(toolbox, session, run, state["turn"])
+                if run is not call:
+                    dropped = ", ".join(sorted(set(call["args"]) - set(run["args"])))
+                    note = RELAXED_CALL_TEMPLATE.format(name=call["name"], error=failed[key], dropped=dropped)
+                    message.content = note + "\n" + message.content
+                    step["text"] = note + "\n" + step["text"]
                 messages.append(message)
                 steps.append(step)
                 if not step["ok"]:
-                    failed[key] = step["error"] or step["text"]
+                    failed[call_key(run["name"], run["args"])] = step["error"] or step["text"]
         if state["llm_calls"] == budget.llm_calls - 1:
             messages.append(HumanMessage(LAST_TURN_MESSAGE))
             steps.append({"kind": "notice", "turn": state["turn"], "text": LAST_TURN_MESSAGE})

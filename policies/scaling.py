@@ -80,23 +80,23 @@ def curve(questions: dict[str, Any], outcomes: Sequence[dict[str, Any]], *, ns: 
     rng = np.random.default_rng(seed)
     orders = [[rng.permutation(total) for _ in range(draws)] for _ in rows]
     modes = [(f"vote of {n}", n, None) for n in ns] + [(f"adaptive {k} of {total}", total, k) for k in adaptive]
+    for label, n, k in modes:  # before any vote is counted
+        if not 1 <= n <= total or (k is not None and not 2 <= k <= total):
+            raise ConfigError(f"{label}: the run has {total} samples per question",
+                              f"ask for n and k between 1 and {total}")
     points = []
     for weighting in weightings:
         for label, n, k in modes:
-            if n > total or (k is not None and not 2 <= k <= total):
-                raise ConfigError(f"{label}: the run has {total} samples per question",
-                                  f"ask for n and k between 1 and {total}")
             scored, drawn = [], []
             for (question, sampled), perms in zip(rows, orders, strict=True):
                 for perm in perms:
-                    picks = list(perm[:n])
                     if k is not None:
                         first = vote(question, sampled, perm[:k], weighting)
                         if first[2]:  # the first k agree: stop there
                             scored.append(first[:2])
                             drawn.append(k)
                             continue
-                    scored.append(vote(question, sampled, picks, weighting)[:2])
+                    scored.append(vote(question, sampled, perm[:n], weighting)[:2])
                     drawn.append(n)
             pairs = [(conf, correct) for correct, conf in scored]
             points.append(CurvePoint(label, weighting, float(np.mean(drawn)),

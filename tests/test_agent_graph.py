@@ -397,7 +397,7 @@ def test_the_same_failed_call_again_runs_without_its_optional_arguments(tiny_vid
     dragons = format_tool_call("picky_count", {"start_s": 0, "end_s": 4, "label": "dragon"})
     model = ScriptedChatModel(replies=[dragons, dragons, dragons, format_answer("3")])
     result = Agent(planner=model, tools=[picky_count]).ask(tiny_video, "How many animals?")
-    assert [s.ran for s in result.tool_steps] == [True, True, True]  # then relaxed each time (cached)
+    assert [s.ran for s in result.tool_steps] == [True, True, True]  # relaxed each time it is repeated
     relaxed = observations(result)[1]
     assert relaxed.startswith(RELAXED_CALL_TEMPLATE.split("{name}")[0]) and "run without label instead" in relaxed
     assert relaxed.endswith("3 animal in 0.0-4.0s.") and result.tool_steps[1].arguments == {"start_s": 0.0, "label": None,
